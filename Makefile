@@ -30,7 +30,7 @@ LIBS    := -lxgboost -llinear -llapacke -llapack -lblas -lmicrohttpd -ljansson -
 LIB_SRC := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB     := $(BUILD)/librelearn.a
-BINS    := $(BUILD)/relearn $(BUILD)/relearnd
+BINS    := $(BUILD)/relearn $(if $(wildcard src/main/relearnd.c),$(BUILD)/relearnd)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
