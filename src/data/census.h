@@ -20,6 +20,15 @@
 
 #include <stdint.h>
 
+/* Generates `rows` rows (0 allowed, at most 1,000,000,000) from `seed` at
+ * `shift` (0..1) into a new table *out owned by the caller. Columns, in order:
+ * age, workclass, fnlwgt, education, education-num, marital-status,
+ * occupation, relationship, race, sex, capital-gain, capital-loss,
+ * hours-per-week, native-country, income. Numbers are integers in numeric
+ * columns; text is in string columns with no flags set (as a CSV read gives),
+ * levels in first-seen order, missing as code -1. Returns RL_OK, RL_EINVAL
+ * (shift out of range or not a number, too many rows) or RL_ENOMEM; *out is
+ * written only on success. */
 int rl_census_generate(size_t rows, uint64_t seed, double shift, rl_table **out, rl_error *err);
 
 #endif
