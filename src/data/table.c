@@ -312,8 +312,9 @@ int rl_table_add(rl_table *t, rl_column *col, rl_error *err)
         size_t cap = t->cap ? t->cap * 2 : 8;
         rl_column **cols = rl_reallocarray(t->cols, cap, sizeof *cols);
         if (!cols) {
+            int rc = rl_error_set(err, RL_ENOMEM, "out of memory adding column '%s'", col->name);
             rl_column_unref(col);
-            return rl_error_set(err, RL_ENOMEM, "out of memory adding column '%s'", col->name);
+            return rc;
         }
         t->cols = cols;
         t->cap = cap;
