@@ -6,6 +6,12 @@
  * "label","feature"], "include": [names], "exclude": [names] (all or types
  * first, then include adds, exclude removes). A name that is not in the table
  * is an RL_ESCHEMA error naming it and listing the table's columns.
+ * Types form two groups, data types (numeric, boolean, string, categorical)
+ * and kinds (label; feature = neither label nor score): a column matches when
+ * it matches one type of each group given, so ["numeric", "feature"] means
+ * numeric features. A selector that selects nothing by construction ({} or
+ * {"all": false}), an empty or duplicated name list, and unknown keys or types
+ * are RL_EINVAL.
  *
  * Thread safety: reentrant.
  */

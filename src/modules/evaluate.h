@@ -17,7 +17,11 @@
  * Regression: "Mean Absolute Error", "Root Mean Squared Error", "Relative
  * Absolute Error", "Relative Squared Error", "Coefficient of Determination".
  * Every result also has "Task" ("two-class", "multiclass", "regression") and
- * "Rows". Rows whose label is missing are left out.
+ * "Rows". Rows whose label is missing are left out, and so are rows whose
+ * score is missing. A metric that is not defined (AUC when only one class is
+ * present, relative errors of a constant label) is null. No usable row, a
+ * two-class score with a label of more or fewer than two classes, or no
+ * scored column is RL_ESCHEMA.
  *
  * Ownership: the JSON returned belongs to the caller (json_decref).
  * Thread safety: reentrant.

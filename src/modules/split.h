@@ -7,6 +7,10 @@
  * the same split on every machine (base/rng.h); a stratified split keeps each
  * key value's share in both outputs. Row order within each output follows the
  * input order.
+ * Exactly: the row indices (of each key value, missing values being one more
+ * value, in order of first appearance) are shuffled by Fisher-Yates with
+ * rl_rng_below from the last index down, and the first round(fraction * n)
+ * go to the first output; not randomized, the first rows do.
  *
  * Thread safety: reentrant.
  */
