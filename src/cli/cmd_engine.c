@@ -4,6 +4,7 @@
 #include "base/fs.h"
 #include "base/mem.h"
 #include "cli/cli.h"
+#include "cli/util.h"
 #include "data/census.h"
 #include "data/io.h"
 #include "experiment/experiment.h"
@@ -23,34 +24,6 @@
 #include <time.h>
 
 #define MAX_MULTI 256
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int parse_double(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v)) return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_u64(const char *s, unsigned long long *out)
-{
-    char *end;
-    errno = 0;
-    if (*s == '-') return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end) return -1;
-    *out = v;
-    return 0;
-}
 
 /* --type COL=TYPE options, collected. */
 typedef struct type_opts {
@@ -126,31 +99,6 @@ static const char TRAIN_HELP[] =
     "  --json               print a JSON summary on stdout\n"
     "  --quiet              print nothing on success\n";
 
-/* The default learner for a label column: regression for a numeric label with
- * fractional values or more than 10 distinct values, else boosted trees for
- * two or more classes. */
-static const rl_learner_kind *default_learner(const rl_column *c)
-{
-    size_t distinct = 2;
-    if (c->type == RL_TYPE_STRING) distinct = rl_levels_count(c->levels);
-    if (c->type == RL_TYPE_NUMERIC) {
-        double seen[11];
-        distinct = 0;
-        for (size_t i = 0; i < c->nrows; i++) {
-            double v = c->num[i];
-            if (isnan(v)) continue;
-            if (v != floor(v)) return &rl_boosted_decision_tree_regression;
-            size_t k = 0;
-            while (k < distinct && seen[k] != v) k++;
-            if (k < distinct) continue;
-            if (distinct == 10) return &rl_boosted_decision_tree_regression;
-            seen[distinct++] = v;
-        }
-    }
-    return distinct <= 2 ? &rl_two_class_boosted_decision_tree
-                         : &rl_multiclass_boosted_decision_tree;
-}
-
 static int is_linear(const rl_learner_kind *k)
 {
     return strcmp(k->library, "xgboost") != 0;
@@ -211,13 +159,13 @@ int rl_cmd_train(int argc, char **argv)
             break;
         case 'o': model_out = optarg; break;
         case 'f':
-            if (parse_double(optarg, &fraction) || fraction < 0 || fraction >= 1)
+            if (rl_cli_parse_double(optarg, &fraction) || fraction < 0 || fraction >= 1)
                 return rl_cli_usage("train", "--test-fraction must be a number in [0, 1), got "
                                              "'%s'",
                                     optarg);
             break;
         case 's':
-            if (parse_u64(optarg, &seed))
+            if (rl_cli_parse_u64(optarg, &seed))
                 return rl_cli_usage("train", "--seed must be a non-negative integer, got '%s'",
                                     optarg);
             break;
@@ -249,7 +197,7 @@ int rl_cmd_train(int argc, char **argv)
     rl_model *m = NULL;
     json_t *eval = NULL;
     int rc;
-    double t0 = now_s();
+    double t0 = rl_cli_now_s();
 
     if ((rc = read_table(data, &types, &all, &err))) goto fail;
     long li = rl_table_find(all, label);
@@ -263,7 +211,7 @@ int rl_cmd_train(int argc, char **argv)
         goto fail;
     }
     const rl_learner_kind *kind =
-        learner ? rl_learner_find(learner) : default_learner(rl_table_col(all, (size_t)li));
+        learner ? rl_learner_find(learner) : rl_learner_default_for(rl_table_col(all, (size_t)li));
     if (!kind) {
         rc = rl_error_set(&err, RL_EINVAL, "unknown learner '%s'; `relearn modules` lists them",
                           learner);
@@ -323,9 +271,9 @@ int rl_cmd_train(int argc, char **argv)
     const char *base = strrchr(data, '/');
     rl_train_spec spec = {name ? name : base ? base + 1 : data, kind, &lp, label, chain, nchain,
                           train};
-    double t1 = now_s();
+    double t1 = rl_cli_now_s();
     if ((rc = rl_model_train(&spec, work, &m, &err))) goto fail;
-    double train_s = now_s() - t1;
+    double train_s = rl_cli_now_s() - t1;
 
     if (test) {
         if ((rc = rl_model_score(m, test, 0, &scored, &err))) goto fail;
@@ -339,7 +287,7 @@ int rl_cmd_train(int argc, char **argv)
                                 "learner", kind->name, "training_rows",
                                 (json_int_t)rl_table_nrows(train), "test_rows",
                                 (json_int_t)(test ? rl_table_nrows(test) : 0), "train_seconds",
-                                train_s, "total_seconds", now_s() - t0, "evaluation",
+                                train_s, "total_seconds", rl_cli_now_s() - t0, "evaluation",
                                 eval ? eval : json_null());
     if (json_out) {
         rl_cli_print_json(summary);
@@ -472,17 +420,6 @@ static const char RUN_HELP[] =
     "  --predictive-out F   also write the predictive experiment (Set Up Web Service)\n"
     "Outputs without --output are printed: evaluations as JSON, a lone dataset as CSV.\n";
 
-static int split_binding(const char *cmd, char *arg, char **name, char **file)
-{
-    char *eq = strrchr(arg, '=');
-    if (!eq || eq == arg || !eq[1])
-        return rl_cli_usage(cmd, "expected NAME=FILE, got '%s'", arg);
-    *eq = '\0';
-    *name = arg;
-    *file = eq + 1;
-    return 0;
-}
-
 static int write_output(const rl_output *o, const char *file, rl_error *err)
 {
     const char *ext = rl_path_ext(file);
@@ -528,13 +465,14 @@ int rl_cmd_run(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'i':
-            if (nin == MAX_MULTI || split_binding("run", optarg, &in_name[nin], &in_file[nin]))
+            if (nin == MAX_MULTI ||
+                rl_cli_split_binding("run", "FILE", optarg, &in_name[nin], &in_file[nin]))
                 return 2;
             nin++;
             break;
         case 'o':
             if (nout == MAX_MULTI ||
-                split_binding("run", optarg, &out_name[nout], &out_file[nout]))
+                rl_cli_split_binding("run", "FILE", optarg, &out_name[nout], &out_file[nout]))
                 return 2;
             nout++;
             break;
@@ -657,16 +595,16 @@ int rl_cmd_generate(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'r':
-            if (parse_u64(optarg, &rows) || rows == 0 || rows > 1000000000ULL)
+            if (rl_cli_parse_u64(optarg, &rows) || rows == 0 || rows > 1000000000ULL)
                 return rl_cli_usage("generate", "--rows must be 1 to 1000000000, got '%s'",
                                     optarg);
             break;
         case 's':
-            if (parse_u64(optarg, &seed))
+            if (rl_cli_parse_u64(optarg, &seed))
                 return rl_cli_usage("generate", "--seed must be a non-negative integer");
             break;
         case 'x':
-            if (parse_double(optarg, &shift) || shift < 0 || shift > 1)
+            if (rl_cli_parse_double(optarg, &shift) || shift < 0 || shift > 1)
                 return rl_cli_usage("generate", "--shift must be a number in [0, 1]");
             break;
         case 'o': out = optarg; break;
