@@ -19,6 +19,11 @@ static const command COMMANDS[] = {
     {"model", rl_cmd_model, "inspect a trained model file (model show MODEL)"},
     {"generate", rl_cmd_generate, "generate census-like data (generate census ...)"},
     {"modules", rl_cmd_modules, "list modules, learners and their parameters"},
+    {"publish", rl_cmd_publish, "publish a model as a web service on relearnd"},
+    {"service", rl_cmd_service, "list and show web services (service list|show ID)"},
+    {"key", rl_cmd_key, "regenerate an endpoint key (key regenerate SERVICE_ID)"},
+    {"blob", rl_cmd_blob, "files in relearnd's blob store (blob put|get|ls|rm|sign)"},
+    {"job", rl_cmd_job, "batch jobs (job submit|start|status|wait|list|cancel)"},
 };
 
 int rl_cli_is_help(const char *s)

@@ -41,4 +41,11 @@ int rl_cmd_model(int argc, char **argv);
 int rl_cmd_generate(int argc, char **argv);
 int rl_cmd_modules(int argc, char **argv);
 
+/* Commands that talk to relearnd (cmd_service.c, over client.h). */
+int rl_cmd_publish(int argc, char **argv);
+int rl_cmd_service(int argc, char **argv);
+int rl_cmd_key(int argc, char **argv);
+int rl_cmd_blob(int argc, char **argv);
+int rl_cmd_job(int argc, char **argv);
+
 #endif
