@@ -642,6 +642,13 @@ int rl_meta_job_finish(rl_meta *m, const char *id, rl_job_status status, const c
     return m->ops->job_finish(m, id, status, results_json, details, now, err);
 }
 
+int rl_meta_job_requeue(rl_meta *m, const char *id, rl_error *err)
+{
+    int rc;
+    if ((rc = check_meta(m, err)) || (rc = check_id("job id", id, err))) return rc;
+    return m->ops->job_requeue(m, id, err);
+}
+
 int rl_meta_job_delete(rl_meta *m, const char *id, rl_error *err)
 {
     int rc;

@@ -313,12 +313,18 @@ int rl_meta_job_list_runnable(rl_meta *m, rl_job **out, size_t *n, rl_error *err
  *   finish:        Running -> Finished or Failed (status must be one of
  *                  them); finished = now, results_json and details replaced
  *                  by the given values (nullable), progress 1 when Finished.
+ *   requeue:       Running -> NotStarted with start_requested = 1,
+ *                  progress 0 and the attempt given back (attempts - 1): for
+ *                  an orderly stop (SIGTERM) that interrupts a job, which
+ *                  then runs again after the restart without using up one
+ *                  of its attempts (a crash is handled by rl_meta_jobs_recover).
  *   delete:        any status but Running. */
 int rl_meta_job_start_request(rl_meta *m, const char *id, rl_error *err);
 int rl_meta_job_claim(rl_meta *m, const char *id, int64_t now, rl_error *err);
 int rl_meta_job_cancel(rl_meta *m, const char *id, const char *reason, int64_t now, rl_error *err);
 int rl_meta_job_finish(rl_meta *m, const char *id, rl_job_status status, const char *results_json,
                        const char *details, int64_t now, rl_error *err);
+int rl_meta_job_requeue(rl_meta *m, const char *id, rl_error *err);
 int rl_meta_job_delete(rl_meta *m, const char *id, rl_error *err);
 /* Sets the progress (0..1, RL_EINVAL otherwise) of a Running job. */
 int rl_meta_job_set_progress(rl_meta *m, const char *id, double progress, rl_error *err);

@@ -66,6 +66,7 @@ typedef struct rl_meta_ops {
     int (*job_cancel)(rl_meta *m, const char *id, const char *reason, int64_t now, rl_error *err);
     int (*job_finish)(rl_meta *m, const char *id, rl_job_status status, const char *results_json,
                       const char *details, int64_t now, rl_error *err);
+    int (*job_requeue)(rl_meta *m, const char *id, rl_error *err);
     int (*job_delete)(rl_meta *m, const char *id, rl_error *err);
     int (*job_set_progress)(rl_meta *m, const char *id, double progress, rl_error *err);
     int (*job_set_results)(rl_meta *m, const char *id, const char *results_json, rl_error *err);

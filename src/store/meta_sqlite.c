@@ -1364,6 +1364,21 @@ static int sqlite_job_finish(rl_meta *m, const char *id, rl_job_status status,
     return rc;
 }
 
+static int sqlite_job_requeue(rl_meta *m, const char *id, rl_error *err)
+{
+    sqlite3 *db = pool_get(SM(m));
+    int rc = tx_begin(db, 1, err);
+    if (rc == RL_OK) rc = job_guard(db, id, ST(RL_JOB_RUNNING), 0, "requeue", "Running", err);
+    if (rc == RL_OK)
+        rc = exec(db, err, NULL, "requeueing a job",
+                  "UPDATE job SET status = 'NotStarted', start_requested = 1, progress = 0, "
+                  "attempts = MAX(attempts - 1, 0) WHERE id = ?",
+                  "t", id);
+    rc = tx_end(db, rc, err);
+    pool_put(SM(m), db);
+    return rc;
+}
+
 static int sqlite_job_delete(rl_meta *m, const char *id, rl_error *err)
 {
     sqlite3 *db = pool_get(SM(m));
@@ -1468,6 +1483,7 @@ static const rl_meta_ops sqlite_ops = {
     .job_claim = sqlite_job_claim,
     .job_cancel = sqlite_job_cancel,
     .job_finish = sqlite_job_finish,
+    .job_requeue = sqlite_job_requeue,
     .job_delete = sqlite_job_delete,
     .job_set_progress = sqlite_job_set_progress,
     .job_set_results = sqlite_job_set_results,

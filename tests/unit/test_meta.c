@@ -968,6 +968,23 @@ static void test_jobs_recover(void **state)
     /* Nothing running: recovery is a no-op. */
     assert_int_equal(rl_meta_jobs_recover(f->m, 3, 40, &requeued, &failed, &err), RL_OK);
     assert_int_equal(requeued + failed, 0);
+
+    /* An orderly stop gives the attempt back: a job interrupted that way
+     * any number of times never reaches the limit. */
+    for (int k = 0; k < 5; k++) {
+        assert_int_equal(rl_meta_job_claim(f->m, "c", 50 + k, &err), RL_OK);
+        assert_int_equal(rl_meta_job_requeue(f->m, "c", &err), RL_OK);
+    }
+    assert_int_equal(rl_meta_job_get(f->m, "c", &g, &err), RL_OK);
+    assert_int_equal(g->status, RL_JOB_NOT_STARTED);
+    assert_int_equal(g->start_requested, 1);
+    assert_int_equal(g->attempts, 0);
+    assert_int_equal(g->started, 50);
+    rl_job_free(g);
+    assert_int_equal(rl_meta_job_requeue(f->m, "c", &err), RL_ESTATE);
+    assert_int_equal(rl_meta_job_requeue(f->m, "d", &err), RL_ESTATE);
+    assert_non_null(strstr(err.msg, "it is Finished"));
+    assert_int_equal(rl_meta_job_requeue(f->m, "zz", &err), RL_ENOTFOUND);
 }
 
 /* ---- concurrency ---- */
