@@ -33,6 +33,7 @@
 #include "model/model.h"
 
 #include <jansson.h>
+#include <stdint.h>
 
 #define RL_EXPERIMENT_FORMAT_VERSION 1
 
@@ -124,3 +125,13 @@ void rl_run_result_free(rl_run_result *r);
 int rl_evaluation_to_table(const json_t *evaluation, rl_table **out, rl_error *err);
 
 #endif
+
+/* The standard training experiment (what `relearn publish` without
+ * --experiment uses): Web Service Input "input1" -> Clean Missing Data
+ * (numeric: mean; others: mode) -> Normalize Data (z-score, linear learners
+ * only) -> Split Data (train_fraction, stratified on the label, seed) ->
+ * Train Model -> Score Model -> Evaluate Model, with outputs "output1" (the
+ * trained model) and "output2" (the evaluation). params may be NULL. The
+ * returned JSON belongs to the caller; parse it with rl_experiment_parse_json. */
+json_t *rl_experiment_standard(const char *name, const char *label, const rl_learner_kind *kind,
+                               const json_t *params, double train_fraction, uint64_t seed);

@@ -105,6 +105,12 @@ int rl_params_from_json(const rl_learner_kind *k, const json_t *obj, rl_params *
 /* A new JSON object with every parameter by name (enums by choice name). */
 json_t *rl_params_to_json(const rl_learner_kind *k, const rl_params *p);
 
+/* The learner to use when the user names none, by the label column (defined
+ * in default.c): regression for a numeric label with fractional values or more
+ * than 10 distinct values, else boosted trees for two or more classes. */
+struct rl_column;
+const rl_learner_kind *rl_learner_default_for(const struct rl_column *label);
+
 /* For the learner files: a value's enum name. */
 const char *rl_params_choice(const rl_learner_kind *k, const rl_params *p, size_t i);
 

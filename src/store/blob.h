@@ -158,3 +158,19 @@ int rl_blob_delete(rl_blob_store *s, const char *address, rl_error *err);
 int rl_blob_check(rl_blob_store *s, size_t *checked, rl_error *err);
 
 #endif
+
+/* ---- workspaces (blob_ws.c) ----
+ * Each workspace has its own blob namespace inside the one store: what a
+ * client calls "container/path" is kept at "container/WORKSPACE/path", so
+ * one workspace's token or signed URL never reaches another's blobs.
+ * Clients only ever see the external form. */
+
+/* The internal address of external "container/path" in workspace ws, into
+ * out (RL_BLOB_ADDRESS_MAX + 1 bytes). RL_EINVAL when either is malformed. */
+int rl_blob_ws_address(const char *ws, const char *external, char *out, size_t size,
+                       rl_error *err);
+/* The external "container/path" of an internal address into out; RL_EINVAL
+ * when it has no workspace segment. *ws_out (may be NULL) receives the
+ * workspace (at most 64 bytes + NUL). */
+int rl_blob_ws_external(const char *internal, char *out, size_t size, char *ws_out,
+                        size_t ws_size, rl_error *err);

@@ -1,0 +1,179 @@
+/* internal.h - what the files of the HTTP layer share (private to src/http).
+ *
+ * server.c owns the daemon and routes requests; reply.c is the one path by
+ * which answers and errors leave; auth.c checks credentials and derives keys;
+ * registry.c keeps the served endpoints and swaps their models; rrs.c,
+ * manage.c, storage.c and bes.c answer their routes.
+ *
+ * Request memory: an rl_req lives from the first callback of a connection's
+ * request to its completion notice; everything it points to is freed then.
+ */
+#ifndef RL_HTTP_INTERNAL_H
+#define RL_HTTP_INTERNAL_H
+
+#include "base/buf.h"
+#include "base/error.h"
+#include "experiment/experiment.h"
+#include "http/server.h"
+#include "model/model.h"
+#include "store/meta.h"
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define RL_MAX_SEGMENTS 24
+
+struct rl_blob_store;
+struct rl_jobs;
+
+/* A served endpoint: what a request needs without touching the database. */
+typedef struct rl_served {
+    char api_id[33];     /* the {id} of /workspaces/{ws}/services/{id} */
+    char *workspace_id;
+    char *service_id;
+    char *endpoint;      /* the endpoint's name */
+    rl_service_kind kind;
+    char primary_hash[65], secondary_hash[65];
+    int max_concurrent;
+    atomic_int inflight;
+    pthread_mutex_t lock; /* guards model, model_blob, version and experiment */
+    rl_model *model;      /* predictive endpoints; NULL for training services */
+    char *model_blob;
+    int64_t version;
+    rl_experiment *experiment; /* what RRS and BES run */
+    long refs;                 /* guarded by the registry lock */
+} rl_served;
+
+typedef struct rl_registry {
+    pthread_rwlock_t lock;
+    rl_served **items;
+    size_t n, cap;
+} rl_registry;
+
+struct rl_server {
+    rl_server_config cfg;
+    char *data_dir;
+    char public_url[512];
+    rl_meta *meta;
+    struct rl_blob_store *blobs;
+    uint8_t secret[32];
+    uint8_t sas_secret[32]; /* HMAC(secret, "relearn blob tokens"): signs blob tokens */
+    char admin_hash[65];  /* the default workspace's token hash: the admin token */
+    struct MHD_Daemon *mhd;
+    int port;
+    rl_registry reg;
+    struct rl_jobs *jobs;
+    pthread_mutex_t model_change; /* serializes model changes and blob deletes */
+    pthread_mutex_t log_lock;
+};
+
+typedef struct rl_req {
+    rl_server *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    char *path;                      /* decoded, owned */
+    char *seg[RL_MAX_SEGMENTS];      /* into segbuf */
+    int nseg;
+    char *segbuf;
+    rl_buf body;
+    size_t limit;
+    int too_big;
+    int upload_fd;                   /* streaming blob upload, or -1 */
+    char *upload_addr;               /* its internal address, once authorized */
+    char *upload_ext;                /* and the external one */
+    char *upload_tmp;
+    size_t upload_len;
+    int upload_failed;
+    int status;
+    size_t sent;
+    double t0;
+    int answered;
+} rl_req;
+
+/* ---- reply.c: the one way out ---- */
+enum MHD_Result rl_reply_json(rl_req *r, int status, json_t *j); /* takes j */
+enum MHD_Result rl_reply_text(rl_req *r, int status, const char *ctype, char *data, size_t len);
+enum MHD_Result rl_reply_empty(rl_req *r, int status);
+/* Studio error: class by status, one detail. */
+enum MHD_Result rl_reply_error(rl_req *r, int status, const char *detail_code, const char *fmt,
+                               ...) __attribute__((format(printf, 4, 5)));
+/* An rl_error mapped by its code to a status (the one table). */
+enum MHD_Result rl_reply_rl_error(rl_req *r, const rl_error *err, const char *detail_code);
+int rl_status_of(int rl_code);
+const char *rl_class_of(int status);
+
+/* ---- auth.c ---- */
+/* The bearer credential of the request (Authorization: Bearer X, or api-key),
+ * or NULL. */
+const char *rl_auth_credential(rl_req *r);
+void rl_auth_hash(const char *credential, char out[65]);
+/* An endpoint key from the secret and a nonce. out: at least 64 bytes. */
+void rl_auth_derive_key(const rl_server *s, const char *nonce, char *out, size_t size);
+/* A fresh nonce and the key and hash it gives. */
+int rl_auth_new_key(const rl_server *s, char nonce[33], char key[64], char hash[65],
+                    rl_error *err);
+/* Checks the workspace token for ws: RL_OK, or replies 401/403/404 itself and
+ * returns non-zero. */
+int rl_auth_workspace(rl_req *r, const char *ws, enum MHD_Result *reply);
+/* Checks an endpoint key for sv: RL_OK or replies 401/403 and returns non-zero. */
+int rl_auth_endpoint(rl_req *r, rl_served *sv, enum MHD_Result *reply);
+
+/* ---- registry.c ---- */
+int rl_registry_init(rl_registry *g);
+void rl_registry_fini(rl_registry *g);
+/* Loads every endpoint of every service (models and experiments). */
+int rl_registry_load(rl_server *s, rl_error *err);
+/* Builds and adds (or replaces) the served entry of one endpoint. */
+int rl_registry_put(rl_server *s, const rl_service *svc, const rl_endpoint *ep, rl_error *err);
+/* Looks up by api id; the result is referenced: rl_served_release it. */
+rl_served *rl_registry_get(rl_server *s, const char *api_id);
+/* The served entry of (service, endpoint), referenced, or NULL. */
+rl_served *rl_registry_find(rl_server *s, const char *service_id, const char *endpoint);
+void rl_served_release(rl_server *s, rl_served *sv);
+/* Whether some endpoint other than except has a key with this hash. */
+int rl_registry_key_elsewhere(rl_server *s, const char *hash, const rl_served *except);
+/* The model and experiment, referenced (caller unrefs the model). */
+void rl_served_snapshot(rl_served *sv, rl_model **model, int64_t *version);
+/* Atomically puts a new model in service (takes a reference to m). */
+void rl_served_swap(rl_served *sv, rl_model *m, const char *blob, int64_t version);
+/* The api id of an endpoint. */
+void rl_api_id(const char *service_id, const char *endpoint, int is_default, char out[33]);
+
+/* ---- routes ---- */
+enum MHD_Result rl_route_rrs(rl_req *r, rl_served *sv);
+enum MHD_Result rl_route_help(rl_req *r, rl_served *sv, int swagger);
+enum MHD_Result rl_route_manage(rl_req *r);
+enum MHD_Result rl_route_storage(rl_req *r);
+enum MHD_Result rl_route_jobs(rl_req *r, rl_served *sv);
+
+/* ---- storage.c: streamed blob uploads ---- */
+/* Authorizes a PUT /storage before its body arrives (replies itself and
+ * returns non-zero on refusal). */
+int rl_storage_upload_begin(rl_req *r, enum MHD_Result *reply);
+/* Appends a chunk of a PUT /storage body to the request's temporary file. */
+int rl_storage_upload_chunk(rl_req *r, const char *data, size_t len);
+/* Removes an upload's temporary file that was not committed. */
+void rl_storage_upload_abort(rl_req *r);
+
+/* ---- helpers shared by routes ---- */
+/* ISO 8601 UTC of unix milliseconds into out (at least 32 bytes). */
+void rl_iso_time(int64_t ms, char *out, size_t size);
+int64_t rl_now_ms(void);
+/* The endpoint object of docs/api.md (keys included). */
+json_t *rl_endpoint_json(rl_server *s, const rl_service *svc, const rl_endpoint *ep);
+/* A blob reference with a fresh signed read token. */
+json_t *rl_blob_location(rl_server *s, const char *address, int with_token);
+/* Saves m into the blob store as models/WS/PREFIX/TIME-SHA.ilearner (the
+ * external models/PREFIX/... of workspace WS); *address
+ * (caller frees) and sha256 receive where and its checksum. */
+int rl_store_model(rl_server *s, const rl_model *m, const char *ws, const char *prefix,
+                   char **address, char sha256[65], rl_error *err);
+/* The request's query argument, or NULL. */
+const char *rl_query(rl_req *r, const char *key);
+/* The body parsed as a JSON object; replies 400 itself on failure. */
+json_t *rl_body_json(rl_req *r, enum MHD_Result *reply);
+
+#endif

@@ -1,0 +1,395 @@
+/* server.c - relearnd's lifecycle, libmicrohttpd callbacks and routing.
+ *
+ * Requests arrive on libmicrohttpd's thread pool. The first callback of a
+ * request allocates its rl_req and refuses early what can be refused from
+ * the headers (a declared body over the limit); body chunks are buffered (or,
+ * for blob uploads, streamed to a temporary file of the blob store); the last
+ * callback routes. The completion notice writes the request's log line and
+ * frees the rl_req.
+ */
+#include "http/internal.h"
+#include "base/crypto.h"
+#include "base/fs.h"
+#include "base/mem.h"
+#include "jobs/jobs.h"
+#include "store/blob.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int64_t rl_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void rl_iso_time(int64_t ms, char *out, size_t size)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+const char *rl_query(rl_req *r, const char *key)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+json_t *rl_body_json(rl_req *r, enum MHD_Result *reply)
+{
+    json_error_t je;
+    if (!r->body.len) {
+        *reply = rl_reply_error(r, 400, "MissingBody", "the request needs a JSON body");
+        return NULL;
+    }
+    json_t *j = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &je);
+    if (!j) {
+        *reply = rl_reply_error(r, 400, "InvalidJson", "the body is not valid JSON: %s at "
+                                "line %d, column %d", je.text, je.line, je.column);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        *reply = rl_reply_error(r, 400, "InvalidJson", "the body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+/* ---- first start ---- */
+
+static int load_secret(rl_server *s, rl_error *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/secret", s->data_dir);
+    char *data = NULL;
+    size_t len = 0;
+    int rc = rl_file_read_all(path, &data, &len, err);
+    if (rc == RL_OK && len == sizeof s->secret) {
+        memcpy(s->secret, data, len);
+        rl_free(data);
+        return RL_OK;
+    }
+    rl_free(data);
+    if (rc == RL_OK)
+        return rl_error_set(err, RL_EFORMAT, "%s has %zu bytes, not %zu: it is damaged; "
+                            "restore it from a backup (keys derive from it)",
+                            path, len, sizeof s->secret);
+    if (rc != RL_ENOTFOUND) return rc;
+    if ((rc = rl_random_bytes(s->secret, sizeof s->secret, err))) return rc;
+    return rl_file_write_atomic(path, s->secret, sizeof s->secret, 1, err);
+}
+
+static int bootstrap(rl_server *s, rl_error *err)
+{
+    rl_workspace *w = NULL;
+    rl_error e2;
+    int rc = rl_meta_workspace_get(s->meta, "default", &w, &e2);
+    if (rc == RL_OK) {
+        snprintf(s->admin_hash, sizeof s->admin_hash, "%s", w->token_hash);
+        rl_workspace_free(w);
+        return RL_OK;
+    }
+    if (rc != RL_ENOTFOUND) {
+        if (err) *err = e2;
+        return rc;
+    }
+    char token[128];
+    const char *env = getenv("RELEARN_ADMIN_TOKEN");
+    if (env && *env) {
+        if (strlen(env) < 16 || strlen(env) >= sizeof token)
+            return rl_error_set(err, RL_EINVAL, "RELEARN_ADMIN_TOKEN must be 16 to 127 "
+                                "characters");
+        snprintf(token, sizeof token, "%s", env);
+    } else {
+        if ((rc = rl_random_token("rla_", token, sizeof token, err))) return rc;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/admin-token", s->data_dir);
+        char line[160];
+        int n = snprintf(line, sizeof line, "%s\n", token);
+        if ((rc = rl_file_write_atomic(path, line, (size_t)n, 1, err))) return rc;
+    }
+    rl_workspace def = {(char *)"default", NULL, rl_now_ms()};
+    char hash[65];
+    rl_auth_hash(token, hash);
+    def.token_hash = hash;
+    if ((rc = rl_meta_workspace_create(s->meta, &def, err))) return rc;
+    snprintf(s->admin_hash, sizeof s->admin_hash, "%s", hash);
+    return RL_OK;
+}
+
+int rl_server_open(const rl_server_config *cfg, rl_server **out, rl_error *err)
+{
+    rl_server *s = rl_calloc(1, sizeof *s);
+    if (!s) return rl_error_set(err, RL_ENOMEM, "out of memory");
+    s->cfg = *cfg;
+    if (!s->cfg.max_body) s->cfg.max_body = 16u << 20;
+    if (!s->cfg.max_upload) s->cfg.max_upload = (size_t)1 << 30;
+    if (!s->cfg.max_rows) s->cfg.max_rows = 100000;
+    if (!s->cfg.max_connections) s->cfg.max_connections = 1024;
+    if (!s->cfg.request_timeout) s->cfg.request_timeout = 60;
+    if (!s->cfg.workers) s->cfg.workers = 1;
+    if (!s->cfg.threads) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        s->cfg.threads = n > 0 ? (int)n : 2;
+    }
+    pthread_mutex_init(&s->model_change, NULL);
+    pthread_mutex_init(&s->log_lock, NULL);
+    rl_registry_init(&s->reg);
+    int rc;
+    s->data_dir = rl_strdup(cfg->data_dir);
+    if (!s->data_dir) {
+        rc = rl_error_set(err, RL_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = rl_mkdir_p(cfg->data_dir, 1, err))) goto fail;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/meta.db", cfg->data_dir);
+    if ((rc = rl_meta_open_sqlite(path, &s->meta, err))) goto fail;
+    snprintf(path, sizeof path, "%s/blobs", cfg->data_dir);
+    if ((rc = rl_blob_open_local(path, &s->blobs, err))) goto fail;
+    if ((rc = load_secret(s, err))) goto fail;
+    static const char purpose[] = "relearn blob tokens";
+    if ((rc = rl_hmac_sha256(s->secret, sizeof s->secret, purpose, sizeof purpose - 1,
+                             s->sas_secret, err)))
+        goto fail;
+    if ((rc = bootstrap(s, err))) goto fail;
+    if ((rc = rl_registry_load(s, err))) goto fail;
+    *out = s;
+    return RL_OK;
+fail:
+    rl_server_free(s);
+    return rc;
+}
+
+/* ---- requests ---- */
+
+static int split_path(rl_req *r, const char *url)
+{
+    size_t n = strlen(url);
+    r->path = rl_strndup(url, n);
+    r->segbuf = rl_strndup(url, n);
+    if (!r->path || !r->segbuf) return -1;
+    char *p = r->segbuf;
+    while (*p) {
+        while (*p == '/') *p++ = '\0';
+        if (!*p) break;
+        if (r->nseg == RL_MAX_SEGMENTS) return -2;
+        r->seg[r->nseg++] = p;
+        while (*p && *p != '/') p++;
+    }
+    return 0;
+}
+
+static int is_upload(const rl_req *r)
+{
+    return r->nseg >= 3 && strcmp(r->seg[0], "storage") == 0 && strcmp(r->method, "PUT") == 0;
+}
+
+static enum MHD_Result route(rl_req *r)
+{
+    if (r->too_big)
+        return rl_reply_error(r, 413, "BodyTooLarge", "the body is over the limit of %zu bytes",
+                              r->limit);
+    if (r->nseg == 1 && strcmp(r->seg[0], "health") == 0)
+        return rl_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+    if (r->nseg >= 1 && strcmp(r->seg[0], "storage") == 0) return rl_route_storage(r);
+    if (r->nseg >= 5 && strcmp(r->seg[0], "workspaces") == 0 &&
+        strcmp(r->seg[2], "services") == 0) {
+        rl_served *sv = rl_registry_get(r->srv, r->seg[3]);
+        if (!sv || strcmp(sv->workspace_id, r->seg[1]) != 0) {
+            rl_served_release(r->srv, sv);
+            return rl_reply_error(r, 404, "ServiceNotFound", "no web service '%s' in workspace "
+                                  "'%s'", r->seg[3], r->seg[1]);
+        }
+        enum MHD_Result res;
+        const char *what = r->seg[4];
+        if (r->nseg == 5 && !strcmp(what, "execute"))
+            res = strcmp(r->method, "POST")
+                      ? rl_reply_error(r, 405, "MethodNotAllowed", "execute takes POST")
+                      : rl_route_rrs(r, sv);
+        else if (r->nseg == 5 && (!strcmp(what, "help") || !strcmp(what, "swagger.json")))
+            res = rl_route_help(r, sv, !strcmp(what, "swagger.json"));
+        else if (!strcmp(what, "jobs"))
+            res = rl_route_jobs(r, sv);
+        else
+            res = rl_reply_error(r, 404, "RouteNotFound", "no route %s %s", r->method, r->path);
+        rl_served_release(r->srv, sv);
+        return res;
+    }
+    if (r->nseg >= 2 && strcmp(r->seg[0], "workspaces") == 0) return rl_route_manage(r);
+    return rl_reply_error(r, 404, "RouteNotFound", "no route %s %s; see docs/api.md", r->method,
+                          r->path);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **ctx)
+{
+    (void)version;
+    rl_server *s = cls;
+    rl_req *r = *ctx;
+    if (!r) {
+        r = rl_calloc(1, sizeof *r);
+        if (!r) return MHD_NO;
+        *ctx = r;
+        r->srv = s;
+        r->conn = conn;
+        r->method = method;
+        r->upload_fd = -1;
+        r->t0 = mono_s();
+        int rc = split_path(r, url);
+        if (rc == -1) return MHD_NO;
+        if (rc == -2) return rl_reply_error(r, 404, "RouteNotFound", "the path is too deep");
+        r->limit = is_upload(r) ? s->cfg.max_upload : s->cfg.max_body;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl) {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (errno || *end || n > r->limit)
+                return rl_reply_error(r, 413, "BodyTooLarge",
+                                      "the body (%s bytes) is over the limit of %zu bytes", cl,
+                                      r->limit);
+        }
+        if (is_upload(r)) {
+            enum MHD_Result reply;
+            if (rl_storage_upload_begin(r, &reply)) return reply;
+        }
+        return MHD_YES;
+    }
+    if (r->answered) { /* refused early: drop the rest of the body */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (r->upload_len + *upload_size > r->limit) {
+            r->too_big = 1;
+        } else if (is_upload(r)) {
+            if (rl_storage_upload_chunk(r, upload_data, *upload_size)) r->upload_failed = 1;
+        } else if (rl_buf_append(&r->body, upload_data, *upload_size)) {
+            r->too_big = 1;
+        }
+        r->upload_len += *upload_size;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return route(r);
+}
+
+static void log_request(rl_server *s, const rl_req *r)
+{
+    if (s->cfg.quiet) return;
+    char when[32];
+    rl_iso_time(rl_now_ms(), when, sizeof when);
+    /* The path only: query strings may carry signed tokens. */
+    json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:f, s:I, s:I}", "time", when, "method",
+                          r->method ? r->method : "?", "path", r->path ? r->path : "", "status",
+                          r->status, "ms", (mono_s() - r->t0) * 1000.0, "in",
+                          (json_int_t)r->upload_len, "out", (json_int_t)r->sent);
+    char *line = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(4)) : NULL;
+    json_decref(j);
+    if (!line) return;
+    pthread_mutex_lock(&s->log_lock);
+    fprintf(stderr, "%s\n", line);
+    pthread_mutex_unlock(&s->log_lock);
+    free(line);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    rl_server *s = cls;
+    rl_req *r = *ctx;
+    if (!r) return;
+    log_request(s, r);
+    rl_storage_upload_abort(r);
+    rl_buf_fini(&r->body);
+    rl_free(r->path);
+    rl_free(r->segbuf);
+    rl_free(r);
+    *ctx = NULL;
+}
+
+int rl_server_start(rl_server *s, rl_error *err)
+{
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)s->cfg.port);
+    if (inet_pton(AF_INET, s->cfg.host ? s->cfg.host : "127.0.0.1", &addr.sin_addr) != 1)
+        return rl_error_set(err, RL_EINVAL, "cannot listen on '%s': give an IPv4 address such "
+                            "as 127.0.0.1 or 0.0.0.0", s->cfg.host);
+    s->mhd = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
+        NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.request_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_END);
+    if (!s->mhd)
+        return rl_error_set(err, RL_EIO, "cannot listen on %s:%d (is the port taken, or the "
+                            "address not this machine's?)",
+                            s->cfg.host ? s->cfg.host : "127.0.0.1", s->cfg.port);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : s->cfg.port;
+    if (s->cfg.public_url)
+        snprintf(s->public_url, sizeof s->public_url, "%s", s->cfg.public_url);
+    else
+        snprintf(s->public_url, sizeof s->public_url, "http://%s:%d",
+                 s->cfg.host ? s->cfg.host : "127.0.0.1", s->port);
+    size_t n = strlen(s->public_url);
+    while (n && s->public_url[n - 1] == '/') s->public_url[--n] = '\0';
+    return rl_jobs_start(s->meta, s->blobs, s->cfg.workers, &s->jobs, err);
+}
+
+int rl_server_port(const rl_server *s)
+{
+    return s->port;
+}
+
+void rl_server_quiesce(rl_server *s)
+{
+    if (!s || !s->mhd) return;
+    MHD_socket fd = MHD_quiesce_daemon(s->mhd);
+    if (fd != MHD_INVALID_SOCKET) close(fd);
+    /* In-flight requests finish: wait for the connections to drain (bounded). */
+    for (int i = 0; i < 300; i++) {
+        const union MHD_DaemonInfo *info =
+            MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (!info || info->num_connections == 0) break;
+        usleep(100 * 1000);
+    }
+}
+
+void rl_server_free(rl_server *s)
+{
+    if (!s) return;
+    if (s->mhd) MHD_stop_daemon(s->mhd);
+    rl_jobs_stop(s->jobs); /* checkpoints running jobs: they run again after a restart */
+    rl_registry_fini(&s->reg);
+    rl_blob_close(s->blobs);
+    rl_meta_close(s->meta);
+    pthread_mutex_destroy(&s->model_change);
+    pthread_mutex_destroy(&s->log_lock);
+    rl_free(s->data_dir);
+    rl_free(s);
+}
