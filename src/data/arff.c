@@ -502,8 +502,9 @@ int rl_arff_write(rl_buf *out, const rl_table *t, const char *relation, rl_error
                     goto oom;
             } else if (c->type == RL_TYPE_BOOLEAN) {
                 if (rl_buf_puts(out, c->num[i] != 0 ? "true" : "false")) goto oom;
-            } else if (rl_buf_put_double(out, c->num[i])) {
-                goto oom;
+            } else {
+                char num[32];
+                if (rl_buf_append(out, num, rl_format_number(num, c->num[i]))) goto oom;
             }
         }
         if (rl_buf_putc(out, '\n')) goto oom;

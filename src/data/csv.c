@@ -605,7 +605,7 @@ int rl_csv_write(rl_buf *out, char sep, const rl_table *t, rl_error *err)
                 memcpy(w, v != 0 ? "true" : "false", v != 0 ? 4 : 5);
                 w += v != 0 ? 4 : 5;
             } else {
-                w += rl_format_double(w, v);
+                w += rl_format_number(w, v);
             }
         }
         *w++ = '\n';

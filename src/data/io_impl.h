@@ -159,6 +159,20 @@ static inline rl_islot *rl_icache_find(const rl_icache *ic, const rl_levels *lv,
     }
 }
 
+/* rl_parse_number with the commonest case inline: up to 15 plain digits. */
+static inline int rl_parse_number_fast(const char *s, size_t n, double *v)
+{
+    if (n == 0 || n > 15) return rl_parse_number(s, n, v);
+    uint64_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)s[i] - '0';
+        if (d > 9) return rl_parse_number(s, n, v);
+        m = m * 10 + d;
+    }
+    *v = (double)m;
+    return 1;
+}
+
 static inline int rl_ingest_put(rl_ingest *in, size_t j, const char *s, size_t n, int missing,
                                 size_t line, size_t colno)
 {
@@ -174,7 +188,7 @@ static inline int rl_ingest_put(rl_ingest *in, size_t j, const char *s, size_t n
             }
         } else if (c->state == RL_COLB_NUMERIC) {
             double v;
-            if (rl_parse_number(s, n, &v)) {
+            if (rl_parse_number_fast(s, n, &v)) {
                 ((double *)c->mem)[in->nrows] = v;
                 return RL_OK;
             }
@@ -188,6 +202,10 @@ static inline int rl_ingest_put(rl_ingest *in, size_t j, const char *s, size_t n
 size_t rl_utf8_seq(const unsigned char *p, const unsigned char *end);
 /* Offset of the first invalid UTF-8 byte (or NUL) in s[0..n), or n. */
 size_t rl_utf8_check(const char *s, size_t n);
+/* Writes v as rl_format_double does (same bytes; out has 32 bytes or more)
+ * and returns the length, faster for decimals of at most 15 significant
+ * digits between 1e-4 and 1e15. */
+size_t rl_format_number(char *out, double v);
 /* s[0..n) for a message: quoted, at most 40 bytes, control bytes as '?'. */
 void rl_msg_value(char *out, size_t cap, const char *s, size_t n);
 

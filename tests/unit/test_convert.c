@@ -81,7 +81,7 @@ static void test_parse_refuses(void **state)
     (void)state;
     const char *bad[] = {"",     " ",     "NaN",  "nan", "Infinity", "-inf", "inf",   "0x10",
                          "1e",   "1e+",   "e5",   ".",   "-",        "+",    "1.2.3", "1 2",
-                         "1e999", "-1e999", "1,5", "--1", "1e5.5",    "abc",  "1f",    "\xc2\xa0" "1"};
+                         "1e999", "-1e999", "1,5", "--1", "1e5.5",    "abc",  "1f",    "\xc2\xa0\x31"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         double v = 99.0;
         if (rl_parse_number(bad[i], strlen(bad[i]), &v)) {

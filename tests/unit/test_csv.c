@@ -10,6 +10,7 @@
 #include "base/mem.h"
 #include "base/rng.h"
 #include "data/io.h"
+#include "data/io_impl.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -585,6 +586,50 @@ static void test_round_trip(void **state)
     }
 }
 
+/* The writers' fast number formatting prints exactly what rl_format_double
+ * prints. */
+static void test_format_number(void **state)
+{
+    (void)state;
+    rl_rng r;
+    rl_rng_seed(&r, 5);
+    static const double p10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e12, 1e15};
+    for (int i = 0; i < 400000; i++) {
+        double v;
+        switch (i % 4) {
+        case 0: { /* short decimals */
+            double m = (double)rl_rng_below(&r, (uint64_t)p10[1 + rl_rng_below(&r, 12)]);
+            v = m / p10[rl_rng_below(&r, 13)];
+            break;
+        }
+        case 1: { /* any bits */
+            uint64_t u = rl_rng_next(&r);
+            memcpy(&v, &u, sizeof v);
+            break;
+        }
+        case 2: v = rl_rng_normal(&r) * p10[rl_rng_below(&r, 13)]; break;
+        default: v = (double)(float)rl_rng_uniform(&r); break; /* float scores */
+        }
+        if (rl_rng_below(&r, 2)) v = -v;
+        char a[40], b[40];
+        size_t na = rl_format_number(a, v), nb = rl_format_double(b, v);
+        if (na != nb || memcmp(a, b, na) != 0) {
+            fprintf(stderr, "%.17g: fast '%.*s', rl_format_double '%.*s'\n", v, (int)na, a,
+                    (int)nb, b);
+            fail();
+        }
+    }
+    const double edge[] = {1e-4, 0.0001000000000000001, 9.99999999999999e-5, 999999999999999.9,
+                           99999999999999.98, 0.99999999999999994, 0.5, 1e15 - 0.5, 123.456,
+                           -0.001, 1e-5, 0.1 + 0.2, 1.0 / 3};
+    for (size_t i = 0; i < sizeof edge / sizeof *edge; i++) {
+        char a[40], b[40];
+        size_t na = rl_format_number(a, edge[i]), nb = rl_format_double(b, edge[i]);
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, na);
+    }
+}
+
 /* ---- files ---- */
 
 static void test_files(void **state)
@@ -767,6 +812,7 @@ int main(void)
         cmocka_unit_test(test_write_quoting),
         cmocka_unit_test(test_write_one_column_missing),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_format_number),
         cmocka_unit_test(test_files),
         cmocka_unit_test(test_format_names),
         cmocka_unit_test(test_fixtures),
