@@ -515,7 +515,10 @@ int rl_cmd_run(int argc, char **argv)
     }
     if (predictive_out) {
         if ((rc = rl_experiment_to_predictive(e, &pred, &err))) goto done;
-        if ((rc = write_json(predictive_out, rl_experiment_to_json(pred), &err))) goto done;
+        json_t *pj = rl_experiment_to_json(pred);
+        rc = pj ? write_json(predictive_out, pj, &err) : rl_error_set(&err, RL_ENOMEM, "out of memory");
+        json_decref(pj);
+        if (rc) goto done;
     }
     rl_run_opts ro = {b, nin, NULL, NULL, NULL};
     if ((rc = rl_experiment_run(e, &ro, &res, &err))) goto done;
