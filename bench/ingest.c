@@ -83,8 +83,8 @@ int main(int argc, char **argv)
            (double)len / best_read / 1e6);
     printf("read from the file: %.3f s  %.2f M rows/s  %.0f MB/s\n", best_file,
            (double)rows / best_file / 1e6, (double)len / best_file / 1e6);
-    printf("write: %.3f s  %.2f M rows/s  %.0f MB/s\n", best_write,
-           (double)rows / best_write / 1e6, (double)out_len / best_write / 1e6);
+    printf("write: %.3f s  %.2f M rows/s  %.0f MB/s\n", best_write, (double)rows / best_write / 1e6,
+           (double)out_len / best_write / 1e6);
     rl_table_free(t);
     rl_free(data);
     return 0;

@@ -61,7 +61,8 @@ static int is_space(char c)
 
 static const char *skip_space(const char *p, const char *e)
 {
-    while (p < e && is_space(*p)) p++;
+    while (p < e && is_space(*p))
+        p++;
     return p;
 }
 
@@ -95,13 +96,21 @@ static int quoted(arff *a, const char **pp, const char **s, size_t *n)
         if (*p == '\\' && p + 1 < e) {
             char c = *++p;
             switch (c) {
-            case 'n': *w++ = '\n'; break;
-            case 'r': *w++ = '\r'; break;
-            case 't': *w++ = '\t'; break;
+            case 'n':
+                *w++ = '\n';
+                break;
+            case 'r':
+                *w++ = '\r';
+                break;
+            case 't':
+                *w++ = '\t';
+                break;
             case '\\':
             case '\'':
             case '"':
-            case '%': *w++ = c; break;
+            case '%':
+                *w++ = c;
+                break;
             default:
                 *w++ = '\\';
                 *w++ = c;
@@ -120,7 +129,8 @@ static int quoted(arff *a, const char **pp, const char **s, size_t *n)
 /* A word: up to a space, or one of stops, or a comment. */
 static const char *word_end(const char *p, const char *e, const char *stops)
 {
-    while (p < e && !is_space(*p) && *p != '%' && !strchr(stops, *p)) p++;
+    while (p < e && !is_space(*p) && *p != '%' && !strchr(stops, *p))
+        p++;
     return p;
 }
 
@@ -160,7 +170,8 @@ static int nominal_list(arff *a, const char *p, rl_levels *lv)
     const char *e = a->le, *open = p;
     p++;
     p = skip_space(p, e);
-    if (p < e && *p == '}') return rest_is_empty(p + 1, e) ? RL_OK : parse_error(a, p + 1, "text after '}'; remove it");
+    if (p < e && *p == '}')
+        return rest_is_empty(p + 1, e) ? RL_OK : parse_error(a, p + 1, "text after '}'; remove it");
     for (;;) {
         p = skip_space(p, e);
         const char *s;
@@ -172,18 +183,22 @@ static int nominal_list(arff *a, const char *p, rl_levels *lv)
             p = skip_space(p, e);
         } else {
             const char *v = p;
-            while (p < e && *p != ',' && *p != '}' && *p != '%') p++;
+            while (p < e && *p != ',' && *p != '}' && *p != '%')
+                p++;
             const char *ve = p;
-            while (ve > v && is_space(ve[-1])) ve--;
+            while (ve > v && is_space(ve[-1]))
+                ve--;
             s = v;
             n = (size_t)(ve - v);
             if (n == 0)
-                return parse_error(a, at, "an empty nominal value; remove the extra comma or "
-                                          "quote an empty value ('')");
+                return parse_error(a, at,
+                                   "an empty nominal value; remove the extra comma or "
+                                   "quote an empty value ('')");
         }
         if (p >= e || *p == '%')
-            return parse_error(a, open, "the nominal list is never closed with '}'; close it "
-                                        "on the same line");
+            return parse_error(a, open,
+                               "the nominal list is never closed with '}'; close it "
+                               "on the same line");
         size_t before = rl_levels_count(lv);
         int32_t code = rl_levels_intern(lv, s, n);
         if (code < 0) return rl_error_set(a->err, RL_ENOMEM, "out of memory reading %s", a->src);
@@ -227,7 +242,8 @@ static int attribute(arff *a, const char *p, attr *at)
     if (p < e && *p == '{') {
         at->type = RL_TYPE_STRING;
         at->nominal = rl_levels_new();
-        if (!at->nominal) return rl_error_set(a->err, RL_ENOMEM, "out of memory reading %s", a->src);
+        if (!at->nominal)
+            return rl_error_set(a->err, RL_ENOMEM, "out of memory reading %s", a->src);
         return nominal_list(a, p, at->nominal);
     }
     const char *te = word_end(p, e, "");
@@ -248,7 +264,8 @@ static int attribute(arff *a, const char *p, attr *at)
                             "string, date or a nominal list {a,b}",
                             a->src, a->line, colno_of(a, p), q);
     }
-    if (!rest_is_empty(te, e)) return parse_error(a, te, "text after the attribute type; remove it");
+    if (!rest_is_empty(te, e))
+        return parse_error(a, te, "text after the attribute type; remove it");
     return RL_OK;
 }
 
@@ -271,9 +288,11 @@ static int data_row(arff *a, rl_ingest *in, const char *p)
             if (p < e && *p == '{')
                 return parse_error(a, p, "instance weights ({w}) are not supported; remove them");
             const char *v = p;
-            while (p < e && *p != ',' && *p != '%') p++;
+            while (p < e && *p != ',' && *p != '%')
+                p++;
             const char *ve = p;
-            while (ve > v && is_space(ve[-1])) ve--;
+            while (ve > v && is_space(ve[-1]))
+                ve--;
             s = v;
             n = (size_t)(ve - v);
             missing = n == 0 || (n == 1 && *s == '?');
@@ -347,10 +366,11 @@ int rl_arff_read(const char *data, size_t len, const rl_read_opts *opts, const c
             if ((rc = attribute(&a, ke, &attrs[nattrs - 1]))) goto done;
             continue;
         }
-        rc = parse_error(&a, p, *p == '@' ? "unknown keyword; expected @relation, @attribute or "
-                                            "@data"
-                                          : "expected @relation, @attribute or @data (is this "
-                                            "an ARFF file?)");
+        rc = parse_error(&a, p,
+                         *p == '@' ? "unknown keyword; expected @relation, @attribute or "
+                                     "@data"
+                                   : "expected @relation, @attribute or @data (is this "
+                                     "an ARFF file?)");
         goto done;
     }
     if (!seen_data) {
@@ -368,7 +388,8 @@ int rl_arff_read(const char *data, size_t len, const rl_read_opts *opts, const c
     }
 
     size_t rows = 1;
-    for (const char *q = a.p; (q = memchr(q, '\n', (size_t)(a.end - q))); q++) rows++;
+    for (const char *q = a.p; (q = memchr(q, '\n', (size_t)(a.end - q))); q++)
+        rows++;
     if ((rc = rl_ingest_init(&in, source, nattrs, rows, err))) goto done;
     have_in = 1;
     for (size_t j = 0; j < nattrs; j++) {
@@ -398,8 +419,9 @@ int rl_arff_read(const char *data, size_t len, const rl_read_opts *opts, const c
         const char *p = skip_space(a.ls, a.le);
         if (p == a.le || *p == '%') continue;
         if (*p == '{') {
-            rc = parse_error(&a, p, "sparse ARFF rows ({index value, ...}) are not supported; "
-                                    "save the data as dense ARFF or CSV");
+            rc = parse_error(&a, p,
+                             "sparse ARFF rows ({index value, ...}) are not supported; "
+                             "save the data as dense ARFF or CSV");
             goto done;
         }
         if ((rc = rl_ingest_grow(&in))) goto done;
@@ -442,12 +464,28 @@ static int put_value(rl_buf *b, const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         switch (c) {
-        case '\'': *w++ = '\\'; *w++ = '\''; break;
-        case '\\': *w++ = '\\'; *w++ = '\\'; break;
-        case '\n': *w++ = '\\'; *w++ = 'n'; break;
-        case '\r': *w++ = '\\'; *w++ = 'r'; break;
-        case '\t': *w++ = '\\'; *w++ = 't'; break;
-        default: *w++ = c;
+        case '\'':
+            *w++ = '\\';
+            *w++ = '\'';
+            break;
+        case '\\':
+            *w++ = '\\';
+            *w++ = '\\';
+            break;
+        case '\n':
+            *w++ = '\\';
+            *w++ = 'n';
+            break;
+        case '\r':
+            *w++ = '\\';
+            *w++ = 'r';
+            break;
+        case '\t':
+            *w++ = '\\';
+            *w++ = 't';
+            break;
+        default:
+            *w++ = c;
         }
     }
     *w++ = '\'';

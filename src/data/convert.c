@@ -98,8 +98,10 @@ static int parse_slow(const char *p, const char *e, int neg, double *v)
 int rl_parse_number(const char *s, size_t n, double *v)
 {
     const char *p = s, *e = s + n;
-    while (p < e && (*p == ' ' || *p == '\t')) p++;
-    while (e > p && (e[-1] == ' ' || e[-1] == '\t')) e--;
+    while (p < e && (*p == ' ' || *p == '\t'))
+        p++;
+    while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
     if (p == e) return 0;
     int neg = 0;
     if (*p == '+' || *p == '-') neg = *p++ == '-';
@@ -244,8 +246,7 @@ int rl_column_convert(rl_column *c, rl_type to, rl_column **out, rl_error *err)
             const char *s = rl_column_text(c, i, tmp, &n);
             int32_t code = rl_levels_intern(r->levels, s, n);
             if (code < 0) {
-                rc = rl_error_set(err, RL_ENOMEM, "out of memory converting column '%s'",
-                                  c->name);
+                rc = rl_error_set(err, RL_ENOMEM, "out of memory converting column '%s'", c->name);
                 break;
             }
             r->codes[i] = code;

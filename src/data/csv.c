@@ -41,10 +41,10 @@ typedef struct csv {
     const unsigned char *p;    /* the cursor */
     const unsigned char *end;
     unsigned char sep;
-    unsigned char stop[256]; /* bytes that end the fast scan of an unquoted field */
+    unsigned char stop[256];  /* bytes that end the fast scan of an unquoted field */
     const unsigned char *blk; /* find_stop's block of 64 bytes, and its stop bits */
     uint64_t bits;
-    size_t line;             /* line of the cursor, 1-based */
+    size_t line; /* line of the cursor, 1-based */
     size_t max_field;
     const char *src;
     rl_buf scratch; /* unescaped quoted fields */
@@ -197,7 +197,8 @@ static uint64_t stop_mask(const csv *x, const unsigned char *p)
     return m;
 #else
     uint64_t m = 0;
-    for (int i = 0; i < 64; i++) m |= (uint64_t)x->stop[p[i]] << i;
+    for (int i = 0; i < 64; i++)
+        m |= (uint64_t)x->stop[p[i]] << i;
     return m;
 #endif
 }
@@ -212,7 +213,8 @@ static inline const unsigned char *find_stop(csv *x, const unsigned char *p)
             p = x->blk + 64;
         }
         if (x->end - p < 64) {
-            while (p < x->end && !x->stop[*p]) p++;
+            while (p < x->end && !x->stop[*p])
+                p++;
             return p;
         }
         x->blk = p;
@@ -352,14 +354,18 @@ static int read_rows(csv *x, rl_ingest *in, int refill, size_t stop)
     return RL_OK;
 }
 
-static size_t count_lines(const unsigned char *p, const unsigned char *e)
+/* A guess at the number of rows from [p, e), to size the column arrays once:
+ * line ends in the first 64 KiB, scaled to the whole (the arrays grow when
+ * the guess is short), and never more than the fields could fill. */
+static size_t guess_rows(const unsigned char *p, const unsigned char *e, size_t ncols)
 {
-    size_t n = 0;
-    while ((p = memchr(p, '\n', (size_t)(e - p)))) {
+    size_t len = (size_t)(e - p), sample = len < 65536 ? len : 65536, n = 0;
+    for (const unsigned char *q = p; (q = memchr(q, '\n', (size_t)(p + sample - q))); q++)
         n++;
-        p++;
-    }
-    return n;
+    size_t guess =
+        sample == len ? n + 1 : (size_t)((double)n * ((double)len / (double)sample) * 1.05) + 16;
+    size_t bound = len / (ncols > 1 ? ncols - 1 : 1) + 1; /* a row has ncols - 1 separators */
+    return guess < bound ? guess : bound;
 }
 
 int rl_csv_read(const char *data, size_t len, char sep, const rl_read_opts *opts,
@@ -376,7 +382,8 @@ int rl_csv_read(const char *data, size_t len, char sep, const rl_read_opts *opts
     x.err = err;
     rl_buf_init(&x.scratch);
     x.stop[x.sep] = x.stop['"'] = x.stop['\n'] = x.stop['\r'] = x.stop[0] = 1;
-    for (unsigned c = 0x80; c < 256; c++) x.stop[c] = 1;
+    for (unsigned c = 0x80; c < 256; c++)
+        x.stop[c] = 1;
 
     rl_ingest in;
     int have_in = 0, rc;
@@ -387,10 +394,9 @@ int rl_csv_read(const char *data, size_t len, char sep, const rl_read_opts *opts
     size_t nnames = 0, cap = 0;
 
     if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) x.data += 3;
-    if (x.end - x.data >= 2 && ((x.data[0] == 0xFF && x.data[1] == 0xFE) ||
-                                (x.data[0] == 0xFE && x.data[1] == 0xFF))) {
-        rc = rl_error_set(err, RL_EPARSE, "%s:1:1: the data is UTF-16; save it as UTF-8",
-                          source);
+    if (x.end - x.data >= 2 &&
+        ((x.data[0] == 0xFF && x.data[1] == 0xFE) || (x.data[0] == 0xFE && x.data[1] == 0xFF))) {
+        rc = rl_error_set(err, RL_EPARSE, "%s:1:1: the data is UTF-16; save it as UTF-8", source);
         goto done;
     }
     x.p = x.data;
@@ -424,9 +430,7 @@ int rl_csv_read(const char *data, size_t len, char sep, const rl_read_opts *opts
 
     const unsigned char *body = x.p;
     size_t body_line = x.line;
-    size_t nl = count_lines(body, x.end) + 1;
-    size_t bound = (size_t)(x.end - body) / (nnames > 1 ? nnames - 1 : 1) + 1;
-    if ((rc = rl_ingest_init(&in, source, nnames, nl < bound ? nl : bound, err))) goto done;
+    if ((rc = rl_ingest_init(&in, source, nnames, guess_rows(body, x.end, nnames), err))) goto done;
     have_in = 1;
     for (size_t j = 0; j < nnames; j++) {
         const char *s = hdr.data ? hdr.data + names[j].off : "";
@@ -495,8 +499,8 @@ static int put_text(rl_buf *b, const char *s, size_t n, char sep)
  * missing value (r[0]), and the longest of them in *maxw. Quoted forms are
  * appended to side; their pointers are set by resolve_reps once side stops
  * moving. */
-static int build_reps(const rl_column *c, char sep, const char *missing, rl_buf *side,
-                      rep **out, size_t *maxw)
+static int build_reps(const rl_column *c, char sep, const char *missing, rl_buf *side, rep **out,
+                      size_t *maxw)
 {
     size_t nl = rl_levels_count(c->levels);
     rep *r = rl_malloc((nl + 1) * sizeof *r);
@@ -621,7 +625,8 @@ done:
         if (out->data) out->data[out->len] = '\0';
     }
     if (reps)
-        for (size_t j = 0; j < ncols; j++) rl_free(reps[j]);
+        for (size_t j = 0; j < ncols; j++)
+            rl_free(reps[j]);
     rl_free(reps);
     rl_free(cols);
     rl_buf_fini(&side);

@@ -34,8 +34,7 @@ size_t rl_utf8_seq(const unsigned char *p, const unsigned char *end)
         return 3;
     }
     if (c >= 0xF0 && c <= 0xF4) {
-        if (left < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
-            (p[3] & 0xC0) != 0x80)
+        if (left < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
             return 0;
         if (c == 0xF0 && p[1] < 0x90) return 0; /* overlong */
         if (c == 0xF4 && p[1] > 0x8F) return 0; /* above U+10FFFF */
@@ -84,7 +83,8 @@ size_t rl_format_number(char *out, double v)
     double a = fabs(v);
     if (!(a >= 1e-4 && a < 1e15) || a == floor(a)) return rl_format_double(out, v);
     int intd = 0;
-    while (intd < 15 && a >= fmt_pow10[intd]) intd++;
+    while (intd < 15 && a >= fmt_pow10[intd])
+        intd++;
     for (int d = 1; intd + d <= 15; d++) {
         double m = nearbyint(a * fmt_pow10[d]);
         if (m / fmt_pow10[d] != a) continue;
@@ -100,12 +100,16 @@ size_t rl_format_number(char *out, double v)
         if (nd <= d) { /* 0.000ddd */
             out[w++] = '0';
             out[w++] = '.';
-            for (int z = 0; z < d - nd; z++) out[w++] = '0';
-            while (nd) out[w++] = digits[--nd];
+            for (int z = 0; z < d - nd; z++)
+                out[w++] = '0';
+            while (nd)
+                out[w++] = digits[--nd];
         } else {
-            while (nd > d) out[w++] = digits[--nd];
+            while (nd > d)
+                out[w++] = digits[--nd];
             out[w++] = '.';
-            while (nd) out[w++] = digits[--nd];
+            while (nd)
+                out[w++] = digits[--nd];
         }
         return w;
     }
@@ -174,7 +178,8 @@ static rl_icache *icache_new(void)
         rl_free(ic);
         return NULL;
     }
-    for (size_t i = 0; i < 64; i++) ic->slot[i].code = -1;
+    for (size_t i = 0; i < 64; i++)
+        ic->slot[i].code = -1;
     ic->mask = 63;
     ic->used = 0;
     return ic;
@@ -192,13 +197,15 @@ static int icache_grow(rl_icache *ic)
     size_t n = (ic->mask + 1) * 2;
     rl_islot *s = rl_malloc(n * sizeof *s);
     if (!s) return RL_ENOMEM;
-    for (size_t i = 0; i < n; i++) s[i].code = -1;
+    for (size_t i = 0; i < n; i++)
+        s[i].code = -1;
     for (size_t i = 0; i <= ic->mask; i++) {
         rl_islot *e = &ic->slot[i];
         if (e->code < 0) continue;
         uint64_t k[3] = {e->a, e->b, e->c};
         size_t h = rl_icache_hash(k, e->n) & (n - 1);
-        while (s[h].code >= 0) h = (h + 1) & (n - 1);
+        while (s[h].code >= 0)
+            h = (h + 1) & (n - 1);
         s[h] = *e;
     }
     rl_free(ic->slot);
@@ -245,8 +252,7 @@ static void advise_huge(void *p, size_t n)
 
 /* ---- the builder ---- */
 
-int rl_ingest_init(rl_ingest *in, const char *source, size_t ncols, size_t cap_hint,
-                   rl_error *err)
+int rl_ingest_init(rl_ingest *in, const char *source, size_t ncols, size_t cap_hint, rl_error *err)
 {
     memset(in, 0, sizeof *in);
     in->source = source;
@@ -349,10 +355,11 @@ int rl_ingest_apply_overrides(rl_ingest *in, const rl_read_opts *opts)
             rl_buf_fini(&list);
             return rc;
         }
-        if (o->type != RL_TYPE_NUMERIC && o->type != RL_TYPE_BOOLEAN &&
-            o->type != RL_TYPE_STRING)
-            return rl_error_set(in->err, RL_EINVAL, "type override for column '%s': unknown "
-                                "type %d", o->column, (int)o->type);
+        if (o->type != RL_TYPE_NUMERIC && o->type != RL_TYPE_BOOLEAN && o->type != RL_TYPE_STRING)
+            return rl_error_set(in->err, RL_EINVAL,
+                                "type override for column '%s': unknown "
+                                "type %d",
+                                o->column, (int)o->type);
         int rc = rl_ingest_force(in, (size_t)j, o->type, o->flags, "a type override");
         if (rc) return rc;
     }
@@ -408,8 +415,7 @@ static int intern(rl_ingest *in, rl_colb *c, const char *s, size_t n, int32_t *c
     return RL_OK;
 }
 
-static int bad_value(rl_ingest *in, rl_colb *c, const char *s, size_t n, size_t line,
-                     size_t colno)
+static int bad_value(rl_ingest *in, rl_colb *c, const char *s, size_t n, size_t line, size_t colno)
 {
     char q[96];
     rl_msg_value(q, sizeof q, s, n);
@@ -439,8 +445,8 @@ static int not_declared(rl_ingest *in, rl_colb *c, const char *s, size_t n, size
     return rc;
 }
 
-int rl_ingest_put_slow(rl_ingest *in, size_t j, const char *s, size_t n, int missing,
-                       size_t line, size_t colno)
+int rl_ingest_put_slow(rl_ingest *in, size_t j, const char *s, size_t n, int missing, size_t line,
+                       size_t colno)
 {
     rl_colb *c = &in->cols[j];
     size_t r = in->nrows;
@@ -490,7 +496,8 @@ int rl_ingest_put_slow(rl_ingest *in, size_t j, const char *s, size_t n, int mis
         if (!c->levels)
             return rl_error_set(in->err, RL_ENOMEM, "out of memory reading %s", in->source);
         c->state = RL_COLB_STRING;
-        for (size_t i = 0; i < r; i++) codes[i] = -1; /* all missing before */
+        for (size_t i = 0; i < r; i++)
+            codes[i] = -1; /* all missing before */
         if ((rc = intern(in, c, s, n, &code))) return rc;
         codes[r] = code;
         return RL_OK;
@@ -499,8 +506,7 @@ int rl_ingest_put_slow(rl_ingest *in, size_t j, const char *s, size_t n, int mis
     /* Numbers or booleans so far, now text: the column is text, and the rows
      * before this one are rescanned for their text at the end. */
     c->levels = rl_levels_new();
-    if (!c->levels)
-        return rl_error_set(in->err, RL_ENOMEM, "out of memory reading %s", in->source);
+    if (!c->levels) return rl_error_set(in->err, RL_ENOMEM, "out of memory reading %s", in->source);
     c->state = RL_COLB_STRING;
     c->refill = r;
     if ((rc = intern(in, c, s, n, &code))) return rc;
@@ -508,8 +514,7 @@ int rl_ingest_put_slow(rl_ingest *in, size_t j, const char *s, size_t n, int mis
     return RL_OK;
 }
 
-int rl_ingest_refill_put(rl_ingest *in, size_t j, size_t row, const char *s, size_t n,
-                         int missing)
+int rl_ingest_refill_put(rl_ingest *in, size_t j, size_t row, const char *s, size_t n, int missing)
 {
     rl_colb *c = &in->cols[j];
     int32_t *codes = c->mem;

@@ -37,10 +37,14 @@ rl_format rl_format_from_path(const char *path)
 const char *rl_format_name(rl_format f)
 {
     switch (f) {
-    case RL_FMT_CSV: return "csv";
-    case RL_FMT_TSV: return "tsv";
-    case RL_FMT_ARFF: return "arff";
-    case RL_FMT_AUTO: break;
+    case RL_FMT_CSV:
+        return "csv";
+    case RL_FMT_TSV:
+        return "tsv";
+    case RL_FMT_ARFF:
+        return "arff";
+    case RL_FMT_AUTO:
+        break;
     }
     return "auto";
 }
@@ -49,10 +53,13 @@ static int read_mem(const char *data, size_t len, rl_format fmt, const rl_read_o
                     const char *source, rl_table **out, rl_error *err)
 {
     switch (fmt) {
-    case RL_FMT_TSV: return rl_csv_read(data, len, '\t', opts, source, out, err);
-    case RL_FMT_ARFF: return rl_arff_read(data, len, opts, source, out, err);
+    case RL_FMT_TSV:
+        return rl_csv_read(data, len, '\t', opts, source, out, err);
+    case RL_FMT_ARFF:
+        return rl_arff_read(data, len, opts, source, out, err);
     case RL_FMT_CSV:
-    case RL_FMT_AUTO: break;
+    case RL_FMT_AUTO:
+        break;
     }
     return rl_csv_read(data, len, ',', opts, source, out, err);
 }
@@ -132,10 +139,13 @@ int rl_table_write_buf(rl_buf *out, rl_format fmt, const rl_table *t, const char
                        rl_error *err)
 {
     switch (fmt) {
-    case RL_FMT_TSV: return rl_csv_write(out, '\t', t, err);
-    case RL_FMT_ARFF: return rl_arff_write(out, t, relation ? relation : "relearn", err);
+    case RL_FMT_TSV:
+        return rl_csv_write(out, '\t', t, err);
+    case RL_FMT_ARFF:
+        return rl_arff_write(out, t, relation ? relation : "relearn", err);
     case RL_FMT_CSV:
-    case RL_FMT_AUTO: break;
+    case RL_FMT_AUTO:
+        break;
     }
     return rl_csv_write(out, ',', t, err);
 }

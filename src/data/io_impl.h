@@ -60,15 +60,14 @@ typedef struct rl_ingest {
     const char *source; /* for messages */
     rl_colb *cols;
     size_t ncols;
-    size_t nrows; /* rows finished */
-    size_t cap;   /* slots allocated in every column */
+    size_t nrows;     /* rows finished */
+    size_t cap;       /* slots allocated in every column */
     rl_levels *names; /* the column names, to find duplicates and overrides */
     rl_error *err;
 } rl_ingest;
 
 /* Sets up ncols unnamed columns with room for cap_hint rows. */
-int rl_ingest_init(rl_ingest *in, const char *source, size_t ncols, size_t cap_hint,
-                   rl_error *err);
+int rl_ingest_init(rl_ingest *in, const char *source, size_t ncols, size_t cap_hint, rl_error *err);
 void rl_ingest_fini(rl_ingest *in);
 /* Names column j (copied): RL_EPARSE for an empty name or one used already,
  * naming line and colno. */
@@ -87,11 +86,10 @@ int rl_ingest_grow(rl_ingest *in);
  * when missing is non-zero. line and colno (1-based) are for messages.
  * rl_ingest_put is the inline fast path (a text value seen before, a number
  * in a numeric column) in front of rl_ingest_put_slow. */
-int rl_ingest_put_slow(rl_ingest *in, size_t j, const char *s, size_t n, int missing,
-                       size_t line, size_t colno);
+int rl_ingest_put_slow(rl_ingest *in, size_t j, const char *s, size_t n, int missing, size_t line,
+                       size_t colno);
 /* Stores the text of row `row` of a column that turned STRING (row < refill). */
-int rl_ingest_refill_put(rl_ingest *in, size_t j, size_t row, const char *s, size_t n,
-                         int missing);
+int rl_ingest_refill_put(rl_ingest *in, size_t j, size_t row, const char *s, size_t n, int missing);
 /* The largest refill over all columns (0 when nothing to rescan). */
 size_t rl_ingest_refill_rows(const rl_ingest *in);
 /* Builds the table. The builder is empty afterwards, on success or not. */
@@ -132,7 +130,8 @@ static inline void rl_icache_key(const char *s, size_t n, uint64_t k[3])
         k[2] = 0;
     } else {
         uint64_t v = 0;
-        for (size_t i = 0; i < n; i++) v |= (uint64_t)(unsigned char)s[i] << (8 * i);
+        for (size_t i = 0; i < n; i++)
+            v |= (uint64_t)(unsigned char)s[i] << (8 * i);
         k[0] = v;
         k[1] = k[2] = 0;
     }

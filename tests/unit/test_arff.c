@@ -278,16 +278,17 @@ static rl_table *sample_table(uint64_t seed, size_t nrows)
 {
     rl_rng r;
     rl_rng_seed(&r, seed);
-    static const char *words[] = {"plain", "two words", "it's", "a,b", "50%",  "{x}",  "?",
-                                  "",      "back\\",    "nl\nx", "tab\tx", "q\"x", "caf\xC3\xA9",
-                                  "@data"};
+    static const char *words[] = {"plain",       "two words", "it's",   "a,b",   "50%",    "{x}",
+                                  "?",           "",          "back\\", "nl\nx", "tab\tx", "q\"x",
+                                  "caf\xC3\xA9", "@data"};
     size_t nw = sizeof words / sizeof *words;
     rl_table *t = rl_table_new(nrows);
     rl_column *n = rl_column_new("num ber", RL_TYPE_NUMERIC, nrows);
     rl_column *c = rl_column_new("cat'x", RL_TYPE_STRING, nrows);
     rl_column *s = rl_column_new("str", RL_TYPE_STRING, nrows);
     c->flags = RL_COL_CATEGORICAL;
-    for (size_t k = 0; k < nw; k++) rl_levels_intern(c->levels, words[k], strlen(words[k]));
+    for (size_t k = 0; k < nw; k++)
+        rl_levels_intern(c->levels, words[k], strlen(words[k]));
     rl_levels_intern(c->levels, "unused", 6);
     for (size_t i = 0; i < nrows; i++) {
         n->num[i] = rl_rng_below(&r, 6) == 0 ? NAN : rl_rng_normal(&r) * 1e3;
@@ -419,8 +420,10 @@ static void test_oom(void **state)
         rl_mem_fail_after(k);
         int rc = rl_table_write_buf(&out, RL_FMT_ARFF, t, "r", NULL);
         rl_mem_fail_reset();
-        if (rc == RL_OK) ok = 1;
-        else assert_int_equal(rc, RL_ENOMEM);
+        if (rc == RL_OK)
+            ok = 1;
+        else
+            assert_int_equal(rc, RL_ENOMEM);
         rl_buf_fini(&out);
     }
     assert_true(ok);

@@ -66,7 +66,8 @@ static void test_parse_accepts(void **state)
                         "8.98846567431158e307",
                         "3.14159265358979323846264338327950288419716939937510",
                         "1e-0000000000000000000000001"};
-    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) check_like_strtod(ok[i]);
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+        check_like_strtod(ok[i]);
     double v;
     assert_true(rl_parse_number("  42\t", 5, &v));
     assert_true(v == 42.0);
@@ -79,9 +80,10 @@ static void test_parse_accepts(void **state)
 static void test_parse_refuses(void **state)
 {
     (void)state;
-    const char *bad[] = {"",     " ",     "NaN",  "nan", "Infinity", "-inf", "inf",   "0x10",
-                         "1e",   "1e+",   "e5",   ".",   "-",        "+",    "1.2.3", "1 2",
-                         "1e999", "-1e999", "1,5", "--1", "1e5.5",    "abc",  "1f",    "\xc2\xa0\x31"};
+    const char *bad[] = {"",    " ",    "NaN",   "nan", "Infinity", "-inf",
+                         "inf", "0x10", "1e",    "1e+", "e5",       ".",
+                         "-",   "+",    "1.2.3", "1 2", "1e999",    "-1e999",
+                         "1,5", "--1",  "1e5.5", "abc", "1f",       "\xc2\xa0\x31"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         double v = 99.0;
         if (rl_parse_number(bad[i], strlen(bad[i]), &v)) {
@@ -131,7 +133,8 @@ static void test_parse_long(void **state)
     snprintf(h, sizeof h, "9007199254740993%s", "");
     size_t n = strlen(h);
     h[n++] = '.';
-    for (int i = 0; i < 1000; i++) h[n++] = '0';
+    for (int i = 0; i < 1000; i++)
+        h[n++] = '0';
     h[n++] = '1';
     h[n] = '\0';
     check_like_strtod(h);
@@ -148,11 +151,13 @@ static void test_parse_random(void **state)
         size_t n = 0;
         if (rl_rng_below(&r, 4) == 0) s[n++] = '-';
         int intd = (int)rl_rng_below(&r, 22), fracd = (int)rl_rng_below(&r, 22);
-        for (int i = 0; i < intd; i++) s[n++] = (char)('0' + rl_rng_below(&r, 10));
+        for (int i = 0; i < intd; i++)
+            s[n++] = (char)('0' + rl_rng_below(&r, 10));
         if (fracd || intd == 0) {
             s[n++] = '.';
             if (intd == 0 && fracd == 0) fracd = 1;
-            for (int i = 0; i < fracd; i++) s[n++] = (char)('0' + rl_rng_below(&r, 10));
+            for (int i = 0; i < fracd; i++)
+                s[n++] = (char)('0' + rl_rng_below(&r, 10));
         }
         if (rl_rng_below(&r, 3) == 0)
             n += (size_t)snprintf(s + n, sizeof s - n, "e%d", (int)rl_rng_below(&r, 700) - 350);
@@ -269,7 +274,8 @@ static void test_convert_oom(void **state)
     const char *v[] = {"1", "x", NULL, "y", "x"};
     rl_column *c = text_column("s", v, 5);
     rl_column *n = rl_column_new("n", RL_TYPE_NUMERIC, 100);
-    for (size_t i = 0; i < 100; i++) n->num[i] = (double)i / 4;
+    for (size_t i = 0; i < 100; i++)
+        n->num[i] = (double)i / 4;
     const rl_type to[] = {RL_TYPE_NUMERIC, RL_TYPE_BOOLEAN, RL_TYPE_STRING};
     rl_column *src[] = {c, n};
     for (size_t s = 0; s < 2; s++)
@@ -295,9 +301,9 @@ static void test_convert_oom(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_accepts),  cmocka_unit_test(test_parse_refuses),
-        cmocka_unit_test(test_parse_long),     cmocka_unit_test(test_parse_random),
-        cmocka_unit_test(test_convert_text),   cmocka_unit_test(test_convert_errors),
+        cmocka_unit_test(test_parse_accepts), cmocka_unit_test(test_parse_refuses),
+        cmocka_unit_test(test_parse_long),    cmocka_unit_test(test_parse_random),
+        cmocka_unit_test(test_convert_text),  cmocka_unit_test(test_convert_errors),
         cmocka_unit_test(test_convert_oom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -149,7 +149,8 @@ static void test_types_and_missing(void **state)
     assert_string_equal(sv(t, "name", 0), "alice");
     assert_null(sv(t, "name", 2)); /* NA */
     assert_null(sv(t, "name", 3)); /* "" */
-    for (size_t i = 0; i < 4; i++) assert_true(isnan(nv(t, "empty", i)));
+    for (size_t i = 0; i < 4; i++)
+        assert_true(isnan(nv(t, "empty", i)));
     /* numbers then text: the earlier rows keep their original text */
     assert_string_equal(sv(t, "mixed", 0), "1");
     assert_string_equal(sv(t, "mixed", 1), "x");
@@ -250,7 +251,8 @@ static void test_header_only_and_one_column(void **state)
     rl_table *t = read_ok("a,b,c\n");
     assert_int_equal(rl_table_nrows(t), 0);
     assert_int_equal(rl_table_ncols(t), 3);
-    for (size_t j = 0; j < 3; j++) assert_int_equal(rl_table_col(t, j)->type, RL_TYPE_NUMERIC);
+    for (size_t j = 0; j < 3; j++)
+        assert_int_equal(rl_table_col(t, j)->type, RL_TYPE_NUMERIC);
     rl_table_free(t);
     t = read_ok("only");
     assert_int_equal(rl_table_nrows(t), 0);
@@ -357,7 +359,9 @@ static void test_errors(void **state)
     assert_contains(m, "t.csv:3:2:");
     m = read_fail("a,\xED\xA0\x80\n", RL_EPARSE); /* a surrogate */
     assert_contains(m, "t.csv:1:2:");
-    m = read_fail("\xFF\xFE" "a\0,\0b\0", RL_EPARSE);
+    m = read_fail("\xFF\xFE"
+                  "a\0,\0b\0",
+                  RL_EPARSE);
     assert_contains(m, "UTF-16");
     rl_read_opts o = {.format = RL_FMT_CSV, .source = "t.csv"};
     const char nul[] = "a,b\n1,x\0y\n";
@@ -409,10 +413,12 @@ static void test_many_columns(void **state)
     (void)state;
     size_t ncols = 20000;
     rl_buf b = RL_BUF_INIT;
-    for (size_t j = 0; j < ncols; j++) rl_buf_printf(&b, "%sc%zu", j ? "," : "", j);
+    for (size_t j = 0; j < ncols; j++)
+        rl_buf_printf(&b, "%sc%zu", j ? "," : "", j);
     rl_buf_putc(&b, '\n');
     for (int r = 0; r < 3; r++) {
-        for (size_t j = 0; j < ncols; j++) rl_buf_printf(&b, "%s%zu", j ? "," : "", j * r);
+        for (size_t j = 0; j < ncols; j++)
+            rl_buf_printf(&b, "%s%zu", j ? "," : "", j * r);
         rl_buf_putc(&b, '\n');
     }
     rl_table *t = read_fmt(b.data, b.len, RL_FMT_CSV);
@@ -422,9 +428,48 @@ static void test_many_columns(void **state)
     rl_table_free(t);
     /* duplicate far apart */
     rl_buf_fini(&b);
-    for (size_t j = 0; j < ncols; j++) rl_buf_printf(&b, "%sc%zu", j ? "," : "", j % 15000);
+    for (size_t j = 0; j < ncols; j++)
+        rl_buf_printf(&b, "%sc%zu", j ? "," : "", j % 15000);
     const char *m = read_fail(b.data, RL_EPARSE);
     assert_contains(m, "t.csv:1:15001:");
+    rl_buf_fini(&b);
+}
+
+/* The column arrays are sized from a sample of the first 64 KiB: long rows
+ * first and short ones after make them grow many times. */
+static void test_growth(void **state)
+{
+    (void)state;
+    rl_buf b = RL_BUF_INIT;
+    rl_buf_puts(&b, "id,text,n\n");
+    size_t nrows = 0;
+    while (b.len < 80000) {
+        rl_buf_printf(&b, "%zu,%0500d,%zu.5\n", nrows, 7, nrows);
+        nrows++;
+    }
+    size_t nlong = nrows;
+    for (size_t i = 0; i < 200000; i++, nrows++)
+        rl_buf_printf(&b, "%zu,s,%zu\n", nrows, i % 3);
+    rl_buf_puts(&b, "0,s,x\n"); /* n turns to text at the very end */
+    nrows++;
+    rl_table *t = read_fmt(b.data, b.len, RL_FMT_CSV);
+    assert_int_equal(rl_table_nrows(t), nrows);
+    assert_true(nv(t, "id", nrows - 2) == (double)(nrows - 2));
+    assert_int_equal(strlen(sv(t, "text", 0)), 500);
+    assert_string_equal(sv(t, "text", nlong), "s");
+    assert_string_equal(sv(t, "n", 1), "1.5");
+    assert_string_equal(sv(t, "n", nlong + 2), "2");
+    assert_string_equal(sv(t, "n", nrows - 1), "x");
+    rl_table_free(t);
+    /* CR line ends only: no line feed to count in the sample */
+    rl_buf_fini(&b);
+    rl_buf_puts(&b, "a\r");
+    for (int i = 0; i < 100000; i++)
+        rl_buf_printf(&b, "%d\r", i);
+    t = read_fmt(b.data, b.len, RL_FMT_CSV);
+    assert_int_equal(rl_table_nrows(t), 100000);
+    assert_true(nv(t, "a", 99999) == 99999);
+    rl_table_free(t);
     rl_buf_fini(&b);
 }
 
@@ -433,8 +478,10 @@ static void test_blank_lines_wide(void **state)
 {
     (void)state;
     rl_buf b = RL_BUF_INIT;
-    for (size_t j = 0; j < 2000; j++) rl_buf_printf(&b, "%sc%zu", j ? "," : "", j);
-    for (size_t i = 0; i < 200000; i++) rl_buf_putc(&b, '\n');
+    for (size_t j = 0; j < 2000; j++)
+        rl_buf_printf(&b, "%sc%zu", j ? "," : "", j);
+    for (size_t i = 0; i < 200000; i++)
+        rl_buf_putc(&b, '\n');
     rl_table *t = read_fmt(b.data, b.len, RL_FMT_CSV);
     assert_int_equal(rl_table_nrows(t), 0);
     rl_table_free(t);
@@ -466,7 +513,8 @@ static void test_write_quoting(void **state)
     rl_table *t = rl_table_new(4);
     rl_column *s = rl_column_new("s,1", RL_TYPE_STRING, 4);
     const char *vals[] = {"plain", "a,b", "say \"hi\"", "NA"};
-    for (int i = 0; i < 4; i++) s->codes[i] = rl_levels_intern(s->levels, vals[i], strlen(vals[i]));
+    for (int i = 0; i < 4; i++)
+        s->codes[i] = rl_levels_intern(s->levels, vals[i], strlen(vals[i]));
     rl_column *n = rl_column_new("n", RL_TYPE_NUMERIC, 4);
     n->num[0] = 0.1;
     n->num[1] = -3;
@@ -528,9 +576,9 @@ static rl_table *random_table(uint64_t seed, size_t nrows)
 {
     rl_rng r;
     rl_rng_seed(&r, seed);
-    static const char *words[] = {"a",     "b,c",     "quote\"d", "multi\nline", "cr\rx",
-                                  "tab\tx", "NA",     "?",        " padded ",    "caf\xC3\xA9",
-                                  "true1", "\xE2\x82\xAC", "x\"\"y",   "-",           ",,"};
+    static const char *words[] = {
+        "a",        "b,c",         "quote\"d", "multi\nline",  "cr\rx",  "tab\tx", "NA", "?",
+        " padded ", "caf\xC3\xA9", "true1",    "\xE2\x82\xAC", "x\"\"y", "-",      ",,"};
     rl_table *t = rl_table_new(nrows);
     rl_column *n = rl_column_new("num", RL_TYPE_NUMERIC, nrows);
     rl_column *s = rl_column_new("text, quoted \"name\"", RL_TYPE_STRING, nrows);
@@ -550,10 +598,10 @@ static rl_table *random_table(uint64_t seed, size_t nrows)
     /* levels in first-seen order, as a reader makes them */
     rl_column *s2 = rl_column_new(s->name, RL_TYPE_STRING, nrows);
     for (size_t k = 0; k < nrows; k++)
-        s2->codes[k] = s->codes[k] < 0 ? -1
-                                       : rl_levels_intern(s2->levels,
-                                                          rl_levels_get(s->levels, s->codes[k]),
-                                                          rl_levels_len(s->levels, s->codes[k]));
+        s2->codes[k] = s->codes[k] < 0
+                           ? -1
+                           : rl_levels_intern(s2->levels, rl_levels_get(s->levels, s->codes[k]),
+                                              rl_levels_len(s->levels, s->codes[k]));
     rl_column_unref(s);
     assert_int_equal(rl_table_add(t, n, NULL), RL_OK);
     assert_int_equal(rl_table_add(t, s2, NULL), RL_OK);
@@ -607,21 +655,35 @@ static void test_format_number(void **state)
             memcpy(&v, &u, sizeof v);
             break;
         }
-        case 2: v = rl_rng_normal(&r) * p10[rl_rng_below(&r, 13)]; break;
-        default: v = (double)(float)rl_rng_uniform(&r); break; /* float scores */
+        case 2:
+            v = rl_rng_normal(&r) * p10[rl_rng_below(&r, 13)];
+            break;
+        default:
+            v = (double)(float)rl_rng_uniform(&r);
+            break; /* float scores */
         }
         if (rl_rng_below(&r, 2)) v = -v;
         char a[40], b[40];
         size_t na = rl_format_number(a, v), nb = rl_format_double(b, v);
         if (na != nb || memcmp(a, b, na) != 0) {
-            fprintf(stderr, "%.17g: fast '%.*s', rl_format_double '%.*s'\n", v, (int)na, a,
-                    (int)nb, b);
+            fprintf(stderr, "%.17g: fast '%.*s', rl_format_double '%.*s'\n", v, (int)na, a, (int)nb,
+                    b);
             fail();
         }
     }
-    const double edge[] = {1e-4, 0.0001000000000000001, 9.99999999999999e-5, 999999999999999.9,
-                           99999999999999.98, 0.99999999999999994, 0.5, 1e15 - 0.5, 123.456,
-                           -0.001, 1e-5, 0.1 + 0.2, 1.0 / 3};
+    const double edge[] = {1e-4,
+                           0.0001000000000000001,
+                           9.99999999999999e-5,
+                           999999999999999.9,
+                           99999999999999.98,
+                           0.99999999999999994,
+                           0.5,
+                           1e15 - 0.5,
+                           123.456,
+                           -0.001,
+                           1e-5,
+                           0.1 + 0.2,
+                           1.0 / 3};
     for (size_t i = 0; i < sizeof edge / sizeof *edge; i++) {
         char a[40], b[40];
         size_t na = rl_format_number(a, edge[i]), nb = rl_format_double(b, edge[i]);
@@ -785,8 +847,10 @@ static void test_oom(void **state)
         rl_mem_fail_after(k);
         int rc = rl_table_write_buf(&out, k % 2 ? RL_FMT_CSV : RL_FMT_TSV, t, NULL, &err);
         rl_mem_fail_reset();
-        if (rc == RL_OK) succeeded = 1;
-        else assert_int_equal(rc, RL_ENOMEM);
+        if (rc == RL_OK)
+            succeeded = 1;
+        else
+            assert_int_equal(rc, RL_ENOMEM);
         rl_buf_fini(&out);
     }
     assert_true(succeeded);
@@ -807,6 +871,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_max_field),
         cmocka_unit_test(test_many_columns),
+        cmocka_unit_test(test_growth),
         cmocka_unit_test(test_blank_lines_wide),
         cmocka_unit_test(test_truncations),
         cmocka_unit_test(test_write_quoting),
