@@ -35,7 +35,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all lib asan tsan test unit e2e check-deps clean demo bench fuzz format
+.PHONY: all lib asan tsan test unit e2e check-deps clean demo bench bench-service fuzz format
 all: check-deps $(BINS) $(UNIT_BIN)
 lib: $(LIB) $(UNIT_BIN)
 
@@ -86,6 +86,9 @@ demo: all
 
 bench: all
 	@/usr/bin/python3 bench/run.py --build $(BUILD)
+
+bench-service: all
+	@/usr/bin/python3 bench/service.py --build $(BUILD)
 
 fuzz:
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
