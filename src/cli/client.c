@@ -156,27 +156,28 @@ int rl_client_http_error(long status, const char *body, size_t len, const char *
     json_t *j = len ? json_loadb(body, len, 0, NULL) : NULL;
     const json_t *e = json_object_get(j, "error");
     const char *ecode = json_str(e, "code"), *emsg = json_str(e, "message");
-    if (emsg && *emsg) {
+    size_t i, nd = 0;
+    const json_t *d;
+    /* The details say what exactly was wrong; the class message ("Invalid
+     * argument provided.") only when there are none. */
+    json_array_foreach(json_object_get(e, "details"), i, d)
+    {
+        const char *dmsg = json_str(d, "message"), *dcode = json_str(d, "code"),
+                   *target = json_str(d, "target");
+        if (!dmsg && !dcode) continue;
+        if (nd++) rl_buf_puts(&m, "; ");
+        rl_buf_puts(&m, dmsg ? dmsg : dcode);
+        if (dcode && dmsg)
+            rl_buf_printf(&m, " [%s%s%s]", dcode, target ? " " : "", target ? target : "");
+        else if (target)
+            rl_buf_printf(&m, " [%s]", target);
+    }
+    if (!nd && emsg && *emsg) {
         rl_buf_puts(&m, emsg);
-        size_t i;
-        const json_t *d;
-        json_array_foreach(json_object_get(e, "details"), i, d)
-        {
-            const char *dmsg = json_str(d, "message"), *dcode = json_str(d, "code"),
-                       *target = json_str(d, "target");
-            if (!dmsg && !dcode) continue;
-            rl_buf_puts(&m, i ? "; " : ": ");
-            rl_buf_puts(&m, dmsg ? dmsg : dcode);
-            if (dcode && dmsg) {
-                rl_buf_printf(&m, " [%s%s%s]", dcode, target ? " " : "", target ? target : "");
-            } else if (target) {
-                rl_buf_printf(&m, " [%s]", target);
-            }
-        }
-    } else if (len) {
+    } else if (!nd && len) {
         rl_buf_puts(&m, "the answer was: ");
         put_printable(&m, body, len, 200);
-    } else {
+    } else if (!nd) {
         rl_buf_puts(&m, "the answer had no body");
     }
     rl_buf_printf(&m, " (HTTP %ld%s%s, %s ", status, ecode ? " " : "", ecode ? ecode : "",
@@ -394,6 +395,9 @@ static int call_init(call *k, rl_client *c, const char *method, const char *targ
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->connect_timeout_s);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, c->timeout_s);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* Send paths as given: "a/../b" must reach relearnd (which refuses it),
+     * not be quietly turned into "b" by libcurl. */
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, k);
     return RL_OK;

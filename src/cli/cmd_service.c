@@ -728,6 +728,7 @@ static int blob_get(int argc, char **argv)
     char *path = argv[optind];
     if (blob_path_arg("blob get", &path)) return 2;
     const char *local = argc - optind == 2 ? argv[optind + 1] : strrchr(path, '/') + 1;
+    if (!*local) return rl_cli_usage("blob get", "'%s' names no file; give LOCAL", path);
     if (o.json && !strcmp(local, "-"))
         return rl_cli_usage("blob get", "--json and '-' both want standard output");
     rl_error err;

@@ -130,7 +130,7 @@ static void test_http_error_json(void **state)
     assert_int_equal(rc, RL_EINVAL);
     assert_int_equal(err.code, RL_EINVAL);
     assert_string_equal(err.msg,
-                        "Invalid argument provided.: input1 lacks column 'age' that the model "
+                        "input1 lacks column 'age' that the model "
                         "needs [MissingInputColumn input1]; number-of-trees must be 1 to 10000 "
                         "[BadParameter]; OnlyCode (HTTP 400 BadArgument, POST "
                         "http://h:1/workspaces/default/services/abc/execute)");
