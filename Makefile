@@ -35,7 +35,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all lib asan tsan test unit e2e check-deps clean demo bench bench-service fuzz format
+.PHONY: all lib asan tsan test unit e2e check-deps clean demo demo-engine bench bench-service fuzz format
 all: check-deps $(BINS) $(UNIT_BIN)
 lib: $(LIB) $(UNIT_BIN)
 
@@ -80,8 +80,12 @@ unit: lib
 e2e: all
 	@RELEARN_BUILD=$(BUILD) /usr/bin/python3 -m pytest -q tests/e2e
 
-# The main job: the census example end to end.
+# The main job: relearnd serving the census example (Ctrl-C stops it).
 demo: all
+	@scripts/serve.sh $(BUILD)
+
+# The engine alone: the census example end to end from the CLI.
+demo-engine: all
 	@scripts/demo.sh $(BUILD)
 
 bench: all

@@ -179,6 +179,31 @@ fail:
 
 /* ---- requests ---- */
 
+/* Percent-decodes a URL path or query part in place as libmicrohttpd does,
+ * except "%00": decoded, a NUL would silently cut the C string the routes see
+ * (PUT /storage/data/a%00b would write data/a). Left encoded, the blob store
+ * and the routes refuse it like any other bad name. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    size_t out = 0;
+    char *p = s;
+    for (;;) {
+        char *nul = strstr(p, "%00");
+        if (nul) *nul = '\0';
+        size_t n = MHD_http_unescape(p);
+        memmove(s + out, p, n);
+        out += n;
+        if (!nul) break;
+        memcpy(s + out, "%00", 3); /* out <= nul - s: never past what was read */
+        out += 3;
+        p = nul + 3;
+    }
+    s[out] = '\0';
+    return out;
+}
+
 static int split_path(rl_req *r, const char *url)
 {
     size_t n = strlen(url);
@@ -199,6 +224,27 @@ static int split_path(rl_req *r, const char *url)
 static int is_upload(const rl_req *r)
 {
     return r->nseg >= 3 && strcmp(r->seg[0], "storage") == 0 && strcmp(r->method, "PUT") == 0;
+}
+
+/* An RRS call counts against its endpoint's MaxConcurrentCalls from the
+ * moment its headers arrive until it is answered: a call still sending its
+ * body or waiting for an HTTP thread is in flight for its client too (counting
+ * only calls being scored would never reach the limit with fewer HTTP threads
+ * than it). Calls without one of the endpoint's keys are not counted; they
+ * are refused when routed. */
+static void count_call(rl_req *r)
+{
+    if (r->nseg != 5 || strcmp(r->seg[0], "workspaces") != 0 ||
+        strcmp(r->seg[2], "services") != 0 || strcmp(r->seg[4], "execute") != 0 ||
+        strcmp(r->method, "POST") != 0)
+        return;
+    rl_served *sv = rl_registry_get(r->srv, r->seg[3]);
+    if (!sv || strcmp(sv->workspace_id, r->seg[1]) != 0 || !rl_auth_is_endpoint_key(r, sv)) {
+        rl_served_release(r->srv, sv);
+        return;
+    }
+    r->call_sv = sv;
+    r->over_limit = atomic_fetch_add(&sv->inflight, 1) + 1 > sv->max_concurrent;
 }
 
 static enum MHD_Result route(rl_req *r)
@@ -248,6 +294,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r = rl_calloc(1, sizeof *r);
         if (!r) return MHD_NO;
         *ctx = r;
+        atomic_fetch_add(&s->requests, 1);
         r->srv = s;
         r->conn = conn;
         r->method = method;
@@ -272,6 +319,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             enum MHD_Result reply;
             if (rl_storage_upload_begin(r, &reply)) return reply;
         }
+        count_call(r);
         return MHD_YES;
     }
     if (r->answered) { /* refused early: drop the rest of the body */
@@ -321,12 +369,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
     rl_req *r = *ctx;
     if (!r) return;
     log_request(s, r);
+    if (r->call_sv) {
+        atomic_fetch_sub(&r->call_sv->inflight, 1);
+        rl_served_release(s, r->call_sv);
+    }
     rl_storage_upload_abort(r);
     rl_buf_fini(&r->body);
     rl_free(r->path);
     rl_free(r->segbuf);
     rl_free(r);
     *ctx = NULL;
+    atomic_fetch_sub(&s->requests, 1);
 }
 
 int rl_server_start(rl_server *s, rl_error *err)
@@ -344,7 +397,8 @@ int rl_server_start(rl_server *s, rl_error *err)
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.request_timeout,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_UNESCAPE_CALLBACK,
+        unescape, NULL, MHD_OPTION_END);
     if (!s->mhd)
         return rl_error_set(err, RL_EIO, "cannot listen on %s:%d (is the port taken, or the "
                             "address not this machine's?)",
@@ -371,13 +425,9 @@ void rl_server_quiesce(rl_server *s)
     if (!s || !s->mhd) return;
     MHD_socket fd = MHD_quiesce_daemon(s->mhd);
     if (fd != MHD_INVALID_SOCKET) close(fd);
-    /* In-flight requests finish: wait for the connections to drain (bounded). */
-    for (int i = 0; i < 300; i++) {
-        const union MHD_DaemonInfo *info =
-            MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        if (!info || info->num_connections == 0) break;
-        usleep(100 * 1000);
-    }
+    /* In-flight requests finish (bounded wait). Idle keep-alive connections
+     * are not waited for: rl_server_free closes them. */
+    for (int i = 0; i < 300 && atomic_load(&s->requests) > 0; i++) usleep(100 * 1000);
 }
 
 void rl_server_free(rl_server *s)
