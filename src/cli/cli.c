@@ -34,7 +34,8 @@ int rl_cli_is_help(const char *s)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: relearn COMMAND [OPTIONS]\n\n"
-               "Train, score and evaluate models; run experiments.\n\nCommands:\n");
+               "Train, score and evaluate models; run experiments; publish them as web\n"
+               "services on relearnd and run batch jobs.\n\nCommands:\n");
     for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
         fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     fprintf(f, "\nRun `relearn COMMAND --help` for a command's options.\n"

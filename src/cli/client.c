@@ -193,7 +193,7 @@ int rl_client_http_error(long status, const char *body, size_t len, const char *
             rl_buf_puts(&m, "; relearnd is busy, retry later");
     }
     if (code == RL_ETOOBIG)
-        rl_buf_puts(&m, "; the body is over relearnd's --max-body limit");
+        rl_buf_puts(&m, "; relearnd's limits are --max-body (JSON) and --max-upload (blobs)");
     json_decref(j);
     rl_error_set(err, code, "%s", m.data ? m.data : "HTTP error");
     rl_buf_fini(&m);
