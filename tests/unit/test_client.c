@@ -338,6 +338,35 @@ static void test_daemon_not_running(void **state)
     rl_client_free(c);
 }
 
+static void test_silent_peer_times_out(void **state)
+{
+    (void)state;
+    /* Something listens but never answers (connections wait in the backlog):
+     * the request gives up after its timeout with a clear message. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    socklen_t len = sizeof a;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(a.sin_port));
+    rl_client_opts o = {url, "t", NULL, 5, 2};
+    rl_client *c = NULL;
+    rl_error err;
+    assert_int_equal(rl_client_new(&o, &c, &err), RL_OK);
+    rl_client_set_timeout(c, 1);
+    assert_int_equal(rl_client_json(c, "GET", "/health", NULL, NULL, NULL, &err), RL_EIO);
+    assert_non_null(strstr(err.msg, "did not answer in time"));
+    assert_non_null(strstr(err.msg, url));
+    rl_client_free(c);
+    close(fd);
+}
+
 static void test_upload_local_errors(void **state)
 {
     (void)state;
@@ -441,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_transport_errors),
         cmocka_unit_test(test_new_checks),
         cmocka_unit_test(test_daemon_not_running),
+        cmocka_unit_test(test_silent_peer_times_out),
         cmocka_unit_test(test_upload_local_errors),
         cmocka_unit_test(test_out_of_memory),
     };
