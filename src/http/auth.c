@@ -111,6 +111,18 @@ int rl_auth_workspace(rl_req *r, const char *ws, enum MHD_Result *reply)
     return -1;
 }
 
+int rl_auth_is_endpoint_key(rl_req *r, const rl_served *sv)
+{
+    const char *cred = rl_auth_credential(r);
+    if (!cred) return 0;
+    char hash[65];
+    rl_auth_hash(cred, hash);
+    pthread_rwlock_rdlock(&r->srv->reg.lock);
+    int ok = hash_equal(hash, sv->primary_hash) || hash_equal(hash, sv->secondary_hash);
+    pthread_rwlock_unlock(&r->srv->reg.lock);
+    return ok;
+}
+
 int rl_auth_endpoint(rl_req *r, rl_served *sv, enum MHD_Result *reply)
 {
     const char *cred = rl_auth_credential(r);

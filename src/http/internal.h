@@ -68,6 +68,7 @@ struct rl_server {
     struct rl_jobs *jobs;
     pthread_mutex_t model_change; /* serializes model changes and blob deletes */
     pthread_mutex_t log_lock;
+    atomic_int requests; /* requests begun and not yet completed */
 };
 
 typedef struct rl_req {
@@ -91,6 +92,8 @@ typedef struct rl_req {
     size_t sent;
     double t0;
     int answered;
+    rl_served *call_sv;              /* an RRS call counted in flight there, referenced */
+    int over_limit;                  /* it arrived past the endpoint's MaxConcurrentCalls */
 } rl_req;
 
 /* ---- reply.c: the one way out ---- */
@@ -120,6 +123,8 @@ int rl_auth_new_key(const rl_server *s, char nonce[33], char key[64], char hash[
 int rl_auth_workspace(rl_req *r, const char *ws, enum MHD_Result *reply);
 /* Checks an endpoint key for sv: RL_OK or replies 401/403 and returns non-zero. */
 int rl_auth_endpoint(rl_req *r, rl_served *sv, enum MHD_Result *reply);
+/* Whether the request carries one of sv's keys (replies nothing). */
+int rl_auth_is_endpoint_key(rl_req *r, const rl_served *sv);
 
 /* ---- registry.c ---- */
 int rl_registry_init(rl_registry *g);

@@ -313,7 +313,7 @@ static enum MHD_Result publish(rl_req *r, const char *ws)
     json_decref(pj);
     char resource[512], train_name[300];
     rl_experiment_resource_name(rl_experiment_name(train_exp), resource, sizeof resource);
-    snprintf(train_name, sizeof train_name, "%s [training]", name);
+    snprintf(train_name, sizeof train_name, "%s [Training]", name);
     int64_t now = rl_now_ms();
     rl_service tsvc = {train_id, (char *)ws, train_name, (char *)(desc ? desc : ""),
                        RL_SERVICE_TRAINING, train_text, NULL, NULL, now};
@@ -345,6 +345,10 @@ static enum MHD_Result publish(rl_req *r, const char *ws)
     if (rc) goto fail;
 
     json_t *tj = rl_endpoint_json(s, &tsvc, &tep), *pjs = rl_endpoint_json(s, &psvc, &pep);
+    /* The services' view of the endpoint object (docs/api.md): Name is the
+     * service's name, not the endpoint's. */
+    json_object_set_new(tj, "Name", json_string(train_name));
+    json_object_set_new(pjs, "Name", json_string(name));
     json_object_set_new(tj, "Id", json_string(train_id));
     json_object_set_new(tj, "Kind", json_string("training"));
     json_object_set_new(tj, "ServiceName", json_string(train_name));

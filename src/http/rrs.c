@@ -244,7 +244,7 @@ static int put_json_string(rl_buf *b, const char *s, size_t n)
 
 static const char *studio_type(rl_type t)
 {
-    return t == RL_TYPE_NUMERIC ? "Double" : t == RL_TYPE_BOOLEAN ? "Boolean" : "String";
+    return t == RL_TYPE_NUMERIC ? "Numeric" : t == RL_TYPE_BOOLEAN ? "Boolean" : "String";
 }
 
 static int put_cell(rl_buf *b, const rl_column *c, size_t i)
@@ -319,14 +319,11 @@ enum MHD_Result rl_route_rrs(rl_req *r, rl_served *sv)
     const char *det = rl_query(r, "details");
     int details = det && !strcasecmp(det, "true");
 
-    int now = atomic_fetch_add(&sv->inflight, 1) + 1;
-    if (now > sv->max_concurrent) {
-        atomic_fetch_sub(&sv->inflight, 1);
+    if (r->over_limit) /* counted when it arrived (server.c, count_call) */
         return rl_reply_error(r, 503, "RequestThrottled",
                               "endpoint '%s' is serving its maximum of %d concurrent calls; "
                               "retry after a moment",
                               sv->endpoint, sv->max_concurrent);
-    }
     rl_error err;
     rl_error_clear(&err);
     rl_model *m = NULL;
@@ -410,7 +407,6 @@ enum MHD_Result rl_route_rrs(rl_req *r, rl_served *sv)
 fail:
     reply = rl_reply_rl_error(r, &err, NULL);
 done_reply:
-    atomic_fetch_sub(&sv->inflight, 1);
     for (size_t i = 0; i < 16; i++) rl_table_free(tables[i]);
     rl_run_result_free(res);
     rl_model_unref(m);
