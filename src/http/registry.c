@@ -8,6 +8,11 @@
  * reference to the model it found and scores with it, so requests in flight
  * finish on the old model, every request that looks after the swap sees the
  * new one, and the last reference frees the old model.
+ *
+ * Models load on first use (default endpoints at start, by --preload-models)
+ * through a cache keyed by blob address, so endpoints bound to the same model
+ * file share one copy, and unload when idle (--model-idle-seconds): memory
+ * grows with the models in use, not with the endpoints defined.
  */
 #include "http/internal.h"
 #include "base/crypto.h"
@@ -33,6 +38,7 @@ void rl_api_id(const char *service_id, const char *endpoint, int is_default, cha
 int rl_registry_init(rl_registry *g)
 {
     memset(g, 0, sizeof *g);
+    pthread_mutex_init(&g->cache_lock, NULL);
     return pthread_rwlock_init(&g->lock, NULL) ? RL_EINTERNAL : RL_OK;
 }
 
@@ -53,6 +59,12 @@ void rl_registry_fini(rl_registry *g)
 {
     for (size_t i = 0; i < g->n; i++) served_free(g->items[i]);
     rl_free(g->items);
+    for (size_t i = 0; i < g->ncache; i++) {
+        rl_model_unref(g->cache[i].model);
+        rl_free(g->cache[i].address);
+    }
+    rl_free(g->cache);
+    pthread_mutex_destroy(&g->cache_lock);
     pthread_rwlock_destroy(&g->lock);
 }
 
@@ -109,14 +121,6 @@ int rl_registry_key_elsewhere(rl_server *s, const char *hash, const rl_served *e
     return found;
 }
 
-void rl_served_snapshot(rl_served *sv, rl_model **model, int64_t *version)
-{
-    pthread_mutex_lock(&sv->lock);
-    *model = sv->model ? rl_model_ref(sv->model) : NULL;
-    if (version) *version = sv->version;
-    pthread_mutex_unlock(&sv->lock);
-}
-
 void rl_served_swap(rl_served *sv, rl_model *m, const char *blob, int64_t version)
 {
     char *copy = blob ? rl_strdup(blob) : NULL;
@@ -143,6 +147,118 @@ static int load_model(rl_server *s, const char *address, rl_model **out, rl_erro
     return rc;
 }
 
+/* The model at address, shared with every endpoint bound to it. The cache
+ * keeps one reference per entry; rl_registry_sweep drops entries nobody else
+ * holds. Loading happens outside the cache lock. */
+int rl_registry_model(rl_server *s, const char *address, rl_model **out, rl_error *err)
+{
+    rl_registry *g = &s->reg;
+    pthread_mutex_lock(&g->cache_lock);
+    for (size_t i = 0; i < g->ncache; i++)
+        if (strcmp(g->cache[i].address, address) == 0) {
+            *out = rl_model_ref(g->cache[i].model);
+            pthread_mutex_unlock(&g->cache_lock);
+            return RL_OK;
+        }
+    pthread_mutex_unlock(&g->cache_lock);
+    rl_model *m;
+    int rc = load_model(s, address, &m, err);
+    if (rc) return rc;
+    pthread_mutex_lock(&g->cache_lock);
+    for (size_t i = 0; i < g->ncache; i++) /* loaded meanwhile by another thread? */
+        if (strcmp(g->cache[i].address, address) == 0) {
+            rl_model_unref(m);
+            *out = rl_model_ref(g->cache[i].model);
+            pthread_mutex_unlock(&g->cache_lock);
+            return RL_OK;
+        }
+    char *copy = rl_strdup(address);
+    if (g->ncache == g->capcache) {
+        size_t cap = g->capcache ? g->capcache * 2 : 16;
+        struct rl_cached *v = rl_reallocarray(g->cache, cap, sizeof *v);
+        if (v) {
+            g->cache = v;
+            g->capcache = cap;
+        }
+    }
+    if (copy && g->ncache < g->capcache) {
+        g->cache[g->ncache].address = copy;
+        g->cache[g->ncache].model = rl_model_ref(m);
+        g->ncache++;
+    } else {
+        rl_free(copy); /* serve it uncached rather than fail */
+    }
+    pthread_mutex_unlock(&g->cache_lock);
+    *out = m;
+    return RL_OK;
+}
+
+int rl_served_model(rl_server *s, rl_served *sv, rl_model **out, rl_error *err)
+{
+    atomic_store(&sv->last_used, rl_now_ms());
+    pthread_mutex_lock(&sv->lock);
+    rl_model *m = sv->model ? rl_model_ref(sv->model) : NULL;
+    char *blob = !m && sv->model_blob ? rl_strdup(sv->model_blob) : NULL;
+    int64_t version = sv->version;
+    pthread_mutex_unlock(&sv->lock);
+    if (m || !blob) {
+        rl_free(blob);
+        *out = m;
+        return RL_OK;
+    }
+    int rc = rl_registry_model(s, blob, &m, err);
+    if (!rc) {
+        pthread_mutex_lock(&sv->lock);
+        /* Keep it unless a swap happened while it loaded. */
+        if (!sv->model && sv->version == version) sv->model = rl_model_ref(m);
+        pthread_mutex_unlock(&sv->lock);
+        *out = m;
+    }
+    rl_free(blob);
+    return rc;
+}
+
+void rl_registry_sweep(rl_server *s, int64_t now, int64_t idle_ms)
+{
+    rl_registry *g = &s->reg;
+    rl_model **drop = NULL;
+    size_t ndrop = 0;
+    pthread_rwlock_rdlock(&g->lock);
+    drop = rl_calloc(g->n + 1, sizeof *drop);
+    for (size_t i = 0; drop && i < g->n; i++) {
+        rl_served *sv = g->items[i];
+        if (sv->pinned || now - atomic_load(&sv->last_used) < idle_ms) continue;
+        pthread_mutex_lock(&sv->lock);
+        if (sv->model) drop[ndrop++] = sv->model;
+        sv->model = NULL; /* the blob stays: it reloads on next use */
+        pthread_mutex_unlock(&sv->lock);
+    }
+    pthread_rwlock_unlock(&g->lock);
+    for (size_t i = 0; i < ndrop; i++) rl_model_unref(drop[i]);
+    rl_free(drop);
+    /* Cached models nobody else holds go too. */
+    pthread_mutex_lock(&g->cache_lock);
+    size_t k = 0;
+    for (size_t i = 0; i < g->ncache; i++) {
+        if (rl_model_refs(g->cache[i].model) == 1) {
+            rl_model_unref(g->cache[i].model);
+            rl_free(g->cache[i].address);
+        } else {
+            g->cache[k++] = g->cache[i];
+        }
+    }
+    g->ncache = k;
+    pthread_mutex_unlock(&g->cache_lock);
+}
+
+size_t rl_registry_loaded(rl_server *s)
+{
+    pthread_mutex_lock(&s->reg.cache_lock);
+    size_t n = s->reg.ncache;
+    pthread_mutex_unlock(&s->reg.cache_lock);
+    return n;
+}
+
 int rl_registry_put(rl_server *s, const rl_service *svc, const rl_endpoint *ep, rl_error *err)
 {
     rl_served *sv = rl_calloc(1, sizeof *sv);
@@ -167,9 +283,17 @@ int rl_registry_put(rl_server *s, const rl_service *svc, const rl_endpoint *ep, 
     if ((rc = rl_experiment_parse(svc->experiment_json, strlen(svc->experiment_json), &eo,
                                   &sv->experiment, err)))
         goto fail;
+    atomic_init(&sv->last_used, rl_now_ms());
+    sv->pinned = s->cfg.preload == RL_PRELOAD_ALL ||
+                 (s->cfg.preload == RL_PRELOAD_DEFAULTS && ep->is_default);
     if (ep->model_blob) {
-        if ((rc = load_model(s, ep->model_blob, &sv->model, err))) goto fail;
         sv->model_blob = rl_strdup(ep->model_blob);
+        if (!sv->model_blob) {
+            rc = rl_error_set(err, RL_ENOMEM, "out of memory");
+            goto fail;
+        }
+        if (sv->pinned && (rc = rl_registry_model(s, ep->model_blob, &sv->model, err)))
+            goto fail;
     }
 
     pthread_rwlock_wrlock(&s->reg.lock);

@@ -31,7 +31,11 @@ typedef struct rl_server_config {
     int max_connections;      /* 0: 1024 */
     int request_timeout;      /* seconds a connection may idle; 0: 60 */
     int quiet;                /* no request log */
+    int preload;              /* RL_PRELOAD_*: which models load at start (defaults) */
+    int model_idle_seconds;   /* unload models unused this long; 0: 600 */
 } rl_server_config;
+
+enum { RL_PRELOAD_DEFAULTS = 0, RL_PRELOAD_ALL = 1, RL_PRELOAD_NONE = 2 };
 
 typedef struct rl_server rl_server;
 

@@ -25,6 +25,8 @@ static const char HELP[] =
     "  --max-rows N          most rows in one request-response call (100000)\n"
     "  --max-connections N   most open connections (1024)\n"
     "  --request-timeout S   seconds a connection may stay idle (60)\n"
+    "  --preload-models WHICH  load at start: defaults (default endpoints), all, none\n"
+    "  --model-idle-seconds S  unload a model unused this long (600); it reloads on use\n"
     "  --quiet               no request log\n\n"
     "On first start it creates workspace 'default' with the token from\n"
     "RELEARN_ADMIN_TOKEN, or a generated one written to DIR/admin-token.\n"
@@ -66,6 +68,8 @@ int main(int argc, char **argv)
         {"max-upload", required_argument, 0, 'U'}, {"max-rows", required_argument, 0, 'r'},
         {"max-connections", required_argument, 0, 'c'},
         {"request-timeout", required_argument, 0, 'T'},
+        {"preload-models", required_argument, 0, 'P'},
+        {"model-idle-seconds", required_argument, 0, 'I'},
         {"quiet", no_argument, 0, 'q'},            {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},          {0, 0, 0, 0}};
     rl_server_config cfg = {0};
@@ -121,6 +125,18 @@ int main(int argc, char **argv)
                 return usage_error("--request-timeout takes 1 to 86400 seconds, got '%s'",
                                    optarg);
             cfg.request_timeout = (int)v;
+            break;
+        case 'P':
+            if (!strcmp(optarg, "defaults")) cfg.preload = RL_PRELOAD_DEFAULTS;
+            else if (!strcmp(optarg, "all")) cfg.preload = RL_PRELOAD_ALL;
+            else if (!strcmp(optarg, "none")) cfg.preload = RL_PRELOAD_NONE;
+            else return usage_error("--preload-models takes defaults, all or none, got '%s'",
+                                    optarg);
+            break;
+        case 'I':
+            if (parse_size(optarg, 86400 * 365, &v) || !v)
+                return usage_error("--model-idle-seconds takes 1 to 31536000, got '%s'", optarg);
+            cfg.model_idle_seconds = (int)v;
             break;
         case 'q': cfg.quiet = 1; break;
         case 'h': fputs(HELP, stdout); return 0;

@@ -157,6 +157,11 @@ rl_model *rl_model_ref(rl_model *m)
     return m;
 }
 
+long rl_model_refs(const rl_model *m)
+{
+    return atomic_load(&((rl_model *)m)->refs);
+}
+
 void rl_model_unref(rl_model *m)
 {
     if (m && atomic_fetch_sub(&m->refs, 1) == 1) model_free(m);

@@ -73,6 +73,8 @@ int rl_model_load_file(const char *path, rl_model **out, rl_error *err);
 
 rl_model *rl_model_ref(rl_model *m);
 void rl_model_unref(rl_model *m); /* accepts NULL */
+/* The current number of references (for caches deciding what to drop). */
+long rl_model_refs(const rl_model *m);
 
 /* Sets the evaluation metrics recorded in the metadata (takes a reference). */
 void rl_model_set_metrics(rl_model *m, json_t *metrics);
