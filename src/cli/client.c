@@ -49,10 +49,13 @@ int rl_client_url_join(const char *base, const char *target, char **out, rl_erro
         return RL_OK;
     }
     if (target[0] != '/')
-        return rl_error_set(err, RL_EINVAL, "'%s' is neither a path starting with '/' nor an "
-                            "http:// or https:// URL", target);
+        return rl_error_set(err, RL_EINVAL,
+                            "'%s' is neither a path starting with '/' nor an "
+                            "http:// or https:// URL",
+                            target);
     size_t n = strlen(base);
-    while (n > 0 && base[n - 1] == '/') n--;
+    while (n > 0 && base[n - 1] == '/')
+        n--;
     rl_buf b = RL_BUF_INIT;
     if (rl_buf_append(&b, base, n) || rl_buf_puts(&b, target)) {
         rl_buf_fini(&b);
@@ -111,13 +114,20 @@ int rl_client_status_code(long status)
 {
     if (status >= 200 && status < 300) return RL_OK;
     switch (status) {
-    case 401: return RL_EAUTH;
-    case 403: return RL_EFORBIDDEN;
-    case 404: return RL_ENOTFOUND;
-    case 409: return RL_ESTATE;
-    case 413: return RL_ETOOBIG;
-    case 503: return RL_EBUSY;
-    default: break;
+    case 401:
+        return RL_EAUTH;
+    case 403:
+        return RL_EFORBIDDEN;
+    case 404:
+        return RL_ENOTFOUND;
+    case 409:
+        return RL_ESTATE;
+    case 413:
+        return RL_ETOOBIG;
+    case 503:
+        return RL_EBUSY;
+    default:
+        break;
     }
     if (status >= 400 && status < 500) return RL_EINVAL;
     if (status >= 500 && status < 600) return RL_EINTERNAL;
@@ -147,8 +157,7 @@ static const char *json_str(const json_t *o, const char *key)
 }
 
 int rl_client_http_error(long status, const char *body, size_t len, const char *method,
-                         const char *url, const char *token_hint, long retry_after_s,
-                         rl_error *err)
+                         const char *url, const char *token_hint, long retry_after_s, rl_error *err)
 {
     int code = rl_client_status_code(status);
     if (code == RL_OK) code = RL_EINTERNAL; /* a caller's mistake: 2xx is no error */
@@ -180,8 +189,7 @@ int rl_client_http_error(long status, const char *body, size_t len, const char *
     } else if (!nd) {
         rl_buf_puts(&m, "the answer had no body");
     }
-    rl_buf_printf(&m, " (HTTP %ld%s%s, %s ", status, ecode ? " " : "", ecode ? ecode : "",
-                  method);
+    rl_buf_printf(&m, " (HTTP %ld%s%s, %s ", status, ecode ? " " : "", ecode ? ecode : "", method);
     rl_buf_append(&m, url, url_without_query(url));
     rl_buf_puts(&m, ")");
     if ((code == RL_EAUTH || code == RL_EFORBIDDEN) && token_hint && *token_hint)
@@ -200,8 +208,7 @@ int rl_client_http_error(long status, const char *body, size_t len, const char *
     return code;
 }
 
-int rl_client_transport_error(int curl_code, const char *url, const char *detail,
-                              rl_error *err)
+int rl_client_transport_error(int curl_code, const char *url, const char *detail, rl_error *err)
 {
     /* The origin: scheme://host[:port], what the user chose with --url. */
     const char *host = strstr(url, "://");
@@ -210,25 +217,34 @@ int rl_client_transport_error(int curl_code, const char *url, const char *detail
     const char *d = detail && *detail ? detail : curl_easy_strerror((CURLcode)curl_code);
     switch ((CURLcode)curl_code) {
     case CURLE_COULDNT_CONNECT:
-        return rl_error_set(err, RL_EIO, "cannot reach relearnd at %.*s: is it running? (start "
-                            "it with relearnd --data-dir DIR --listen HOST:PORT; %s)", on, url, d);
+        return rl_error_set(err, RL_EIO,
+                            "cannot reach relearnd at %.*s: is it running? (start "
+                            "it with relearnd --data-dir DIR --listen HOST:PORT; %s)",
+                            on, url, d);
     case CURLE_COULDNT_RESOLVE_HOST:
-        return rl_error_set(err, RL_EIO, "cannot resolve the host of %.*s (%s); check --url or "
-                            "RELEARN_URL", on, url, d);
+        return rl_error_set(err, RL_EIO,
+                            "cannot resolve the host of %.*s (%s); check --url or "
+                            "RELEARN_URL",
+                            on, url, d);
     case CURLE_OPERATION_TIMEDOUT:
         return rl_error_set(err, RL_EIO, "relearnd at %.*s did not answer in time (%s)", on, url,
                             d);
-    case CURLE_OUT_OF_MEMORY: return rl_error_set(err, RL_ENOMEM, "out of memory (libcurl)");
+    case CURLE_OUT_OF_MEMORY:
+        return rl_error_set(err, RL_ENOMEM, "out of memory (libcurl)");
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
-        return rl_error_set(err, RL_EINVAL, "cannot use the URL %.*s (%s); check --url or "
-                            "RELEARN_URL", on, url, d);
+        return rl_error_set(err, RL_EINVAL,
+                            "cannot use the URL %.*s (%s); check --url or "
+                            "RELEARN_URL",
+                            on, url, d);
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
-        return rl_error_set(err, RL_EIO, "the connection to relearnd at %.*s broke (%s); retry, "
-                            "and see relearnd's log if it happens again", on, url, d);
+        return rl_error_set(err, RL_EIO,
+                            "the connection to relearnd at %.*s broke (%s); retry, "
+                            "and see relearnd's log if it happens again",
+                            on, url, d);
     default:
         return rl_error_set(err, RL_EIO, "calling relearnd at %.*s failed: %s", on, url, d);
     }
@@ -253,10 +269,13 @@ int rl_client_new(const rl_client_opts *o, rl_client **out, rl_error *err)
     }
     if (!url || !*url) url = RL_CLIENT_DEFAULT_URL;
     if (!is_http_url(url))
-        return rl_error_set(err, RL_EINVAL, "%s must be an http:// or https:// URL of relearnd "
-                            "(like %s), got '%s'", from, RL_CLIENT_DEFAULT_URL, url);
+        return rl_error_set(err, RL_EINVAL,
+                            "%s must be an http:// or https:// URL of relearnd "
+                            "(like %s), got '%s'",
+                            from, RL_CLIENT_DEFAULT_URL, url);
     if (o->token && !token_ok(o->token))
-        return rl_error_set(err, RL_EINVAL, "the credential contains spaces or control "
+        return rl_error_set(err, RL_EINVAL,
+                            "the credential contains spaces or control "
                             "characters; pass the token or key exactly as relearnd gave it%s%s",
                             o->token_hint ? " (" : "", o->token_hint ? ")" : "");
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -264,7 +283,8 @@ int rl_client_new(const rl_client_opts *o, rl_client **out, rl_error *err)
     rl_client *c = rl_calloc(1, sizeof *c);
     if (!c) goto oom;
     size_t n = strlen(url);
-    while (n > 0 && url[n - 1] == '/') n--;
+    while (n > 0 && url[n - 1] == '/')
+        n--;
     c->base = rl_strndup(url, n);
     c->token = o->token ? rl_strdup(o->token) : NULL;
     c->hint = o->token_hint ? rl_strdup(o->token_hint) : NULL;
@@ -279,8 +299,10 @@ int rl_client_new(const rl_client_opts *o, rl_client **out, rl_error *err)
     *out = c;
     return RL_OK;
 oom:
-    if (c) rl_client_free(c);
-    else curl_global_cleanup();
+    if (c)
+        rl_client_free(c);
+    else
+        curl_global_cleanup();
     return rl_error_set(err, RL_ENOMEM, "out of memory");
 }
 
@@ -441,8 +463,8 @@ static int call_perform(call *k, long *status, rl_error *err)
         long v = strtol(hdr->value, &end, 10);
         if (end != hdr->value && v > 0) retry = v;
     }
-    return rl_client_http_error(st, k->body.data, k->body.len, k->method, k->url, k->c->hint,
-                                retry, err);
+    return rl_client_http_error(st, k->body.data, k->body.len, k->method, k->url, k->c->hint, retry,
+                                err);
 }
 
 /* Parses a 2xx answer into *out. */
@@ -458,9 +480,8 @@ static int parse_answer(call *k, json_t **out, rl_error *err)
     if (!j) {
         rl_buf m = RL_BUF_INIT;
         put_printable(&m, k->body.data, k->body.len, 120);
-        rl_error_set(err, RL_EPARSE, "relearnd's answer to %s %.*s is not JSON (%s): %s",
-                     k->method, (int)url_without_query(k->url), k->url, je.text,
-                     m.data ? m.data : "");
+        rl_error_set(err, RL_EPARSE, "relearnd's answer to %s %.*s is not JSON (%s): %s", k->method,
+                     (int)url_without_query(k->url), k->url, je.text, m.data ? m.data : "");
         rl_buf_fini(&m);
         return RL_EPARSE;
     }
@@ -511,8 +532,8 @@ done:
     return rc;
 }
 
-int rl_client_upload(rl_client *c, const char *method, const char *target,
-                     const char *local_path, json_t **out, rl_error *err)
+int rl_client_upload(rl_client *c, const char *method, const char *target, const char *local_path,
+                     json_t **out, rl_error *err)
 {
     FILE *f = fopen(local_path, "rb");
     if (!f)
@@ -564,8 +585,10 @@ int rl_client_download(rl_client *c, const char *target, const char *local_path,
         tmp = rl_buf_take(&t, NULL);
         fd = mkstemp(tmp);
         if (fd < 0) {
-            rc = rl_error_set(err, errno == ENOENT ? RL_ENOTFOUND : RL_EIO, "cannot create a "
-                              "file beside %s: %s", local_path, strerror(errno));
+            rc = rl_error_set(err, errno == ENOENT ? RL_ENOTFOUND : RL_EIO,
+                              "cannot create a "
+                              "file beside %s: %s",
+                              local_path, strerror(errno));
             rl_free(tmp);
             return rc;
         }

@@ -80,8 +80,8 @@ int rl_client_json(rl_client *c, const char *method, const char *target, const j
  * to target, streamed with a Content-Length. *out (may be NULL) as for
  * rl_client_json. RL_ENOTFOUND / RL_EIO when the file cannot be opened or
  * read. */
-int rl_client_upload(rl_client *c, const char *method, const char *target,
-                     const char *local_path, json_t **out, rl_error *err);
+int rl_client_upload(rl_client *c, const char *method, const char *target, const char *local_path,
+                     json_t **out, rl_error *err);
 
 /* GETs target into local_path, or standard output when local_path is "-".
  * A file is written to a temporary name beside it and renamed over
@@ -120,7 +120,6 @@ int rl_client_http_error(long status, const char *body, size_t len, const char *
  * libcurl's error buffer (may be NULL or ""). Connection refused gives
  * RL_EIO "cannot reach relearnd at URL: is it running? ...". Returns the
  * error code. */
-int rl_client_transport_error(int curl_code, const char *url, const char *detail,
-                              rl_error *err);
+int rl_client_transport_error(int curl_code, const char *url, const char *detail, rl_error *err);
 
 #endif

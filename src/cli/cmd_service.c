@@ -61,9 +61,11 @@ enum {
 };
 
 #define COMMON_OPTS                                                                                \
-    {"url", required_argument, 0, OPT_URL}, {"token", required_argument, 0, OPT_TOKEN},           \
-        {"workspace", required_argument, 0, OPT_WORKSPACE}, {"json", no_argument, 0, OPT_JSON},   \
-        {"help", no_argument, 0, 'h'}
+    {"url", required_argument, 0, OPT_URL}, {"token", required_argument, 0, OPT_TOKEN},            \
+        {"workspace", required_argument, 0, OPT_WORKSPACE}, {"json", no_argument, 0, OPT_JSON},    \
+    {                                                                                              \
+        "help", no_argument, 0, 'h'                                                                \
+    }
 
 /* The options every service command takes. */
 typedef struct svc_opts {
@@ -82,12 +84,23 @@ static const char *env_or(const char *given, const char *name, const char *def)
 static int common_opt(svc_opts *o, int c)
 {
     switch (c) {
-    case OPT_URL: o->url = optarg; return 1;
-    case OPT_TOKEN: o->token = optarg; return 1;
-    case OPT_WORKSPACE: o->workspace = optarg; return 1;
-    case OPT_KEY: o->key = optarg; return 1;
-    case OPT_JSON: o->json = 1; return 1;
-    default: return 0;
+    case OPT_URL:
+        o->url = optarg;
+        return 1;
+    case OPT_TOKEN:
+        o->token = optarg;
+        return 1;
+    case OPT_WORKSPACE:
+        o->workspace = optarg;
+        return 1;
+    case OPT_KEY:
+        o->key = optarg;
+        return 1;
+    case OPT_JSON:
+        o->json = 1;
+        return 1;
+    default:
+        return 0;
     }
 }
 
@@ -104,7 +117,8 @@ static int token_client(const svc_opts *o, const char *base, long timeout, rl_cl
                         rl_error *err)
 {
     if (!o->token)
-        return rl_error_set(err, RL_EAUTH, "no workspace token: pass --token TOKEN or set "
+        return rl_error_set(err, RL_EAUTH,
+                            "no workspace token: pass --token TOKEN or set "
                             "RELEARN_TOKEN (relearnd writes the default workspace's token to "
                             "DATA_DIR/admin-token)");
     rl_client_opts co = {base ? base : o->url, o->token, TOKEN_HINT, timeout, 0};
@@ -167,11 +181,13 @@ static const char *jstr(const json_t *o, const char *key)
  * dropped). Returns 0, or a usage error's exit code. */
 static int blob_path_arg(const char *cmd, char **p)
 {
-    while (**p == '/') (*p)++;
+    while (**p == '/')
+        (*p)++;
     const char *slash = strchr(*p, '/');
     if (!slash || slash == *p || !slash[1])
-        return rl_cli_usage(cmd, "expected a blob as CONTAINER/PATH (like data/census.csv), got "
-                                 "'%s'",
+        return rl_cli_usage(cmd,
+                            "expected a blob as CONTAINER/PATH (like data/census.csv), got "
+                            "'%s'",
                             *p);
     return 0;
 }
@@ -245,14 +261,18 @@ static int data_blob_path(const char *name, const char *data, char **out, rl_err
     size_t n = 0;
     for (const char *p = name; *p && n < sizeof slug - 1; p++) {
         unsigned char ch = (unsigned char)*p;
-        if (isalnum(ch)) slug[n++] = (char)tolower(ch);
-        else if (n && slug[n - 1] != '-') slug[n++] = '-';
+        if (isalnum(ch))
+            slug[n++] = (char)tolower(ch);
+        else if (n && slug[n - 1] != '-')
+            slug[n++] = '-';
     }
-    while (n && slug[n - 1] == '-') n--;
+    while (n && slug[n - 1] == '-')
+        n--;
     slug[n] = '\0';
     char ext[16];
     snprintf(ext, sizeof ext, "%s", rl_path_ext(data));
-    for (char *e = ext; *e; e++) *e = (char)tolower((unsigned char)*e);
+    for (char *e = ext; *e; e++)
+        *e = (char)tolower((unsigned char)*e);
     return target(out, err, "data/%s-%s.%s", n ? slug : "dataset", hex, ext);
 }
 
@@ -268,11 +288,14 @@ static void print_service_summary(const char *role, const json_t *s)
 
 int rl_cmd_publish(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"name", required_argument, 0, 'n'},        {"label", required_argument, 0, 'l'},
-        {"learner", required_argument, 0, 'L'},     {"param", required_argument, 0, 'p'},
-        {"description", required_argument, 0, 'd'}, {"experiment", required_argument, 0, 'x'},
-        COMMON_OPTS,                                {0, 0, 0, 0}};
+    static const struct option opts[] = {{"name", required_argument, 0, 'n'},
+                                         {"label", required_argument, 0, 'l'},
+                                         {"learner", required_argument, 0, 'L'},
+                                         {"param", required_argument, 0, 'p'},
+                                         {"description", required_argument, 0, 'd'},
+                                         {"experiment", required_argument, 0, 'x'},
+                                         COMMON_OPTS,
+                                         {0, 0, 0, 0}};
     svc_opts o = {0};
     const char *name = NULL, *label = NULL, *learner = NULL, *desc = NULL, *exp_path = NULL;
     char *pname[MAX_MULTI], *pval[MAX_MULTI];
@@ -282,25 +305,39 @@ int rl_cmd_publish(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (common_opt(&o, c)) continue;
         switch (c) {
-        case 'n': name = optarg; break;
-        case 'l': label = optarg; break;
-        case 'L': learner = optarg; break;
+        case 'n':
+            name = optarg;
+            break;
+        case 'l':
+            label = optarg;
+            break;
+        case 'L':
+            learner = optarg;
+            break;
         case 'p':
             if (np == MAX_MULTI) return rl_cli_usage("publish", "too many --param options");
             if (rl_cli_split_binding("publish", "VALUE", optarg, &pname[np], &pval[np])) return 2;
             np++;
             break;
-        case 'd': desc = optarg; break;
-        case 'x': exp_path = optarg; break;
-        case 'h': fputs(PUBLISH_HELP, stdout); return 0;
-        default: return rl_cli_usage("publish", "unknown option");
+        case 'd':
+            desc = optarg;
+            break;
+        case 'x':
+            exp_path = optarg;
+            break;
+        case 'h':
+            fputs(PUBLISH_HELP, stdout);
+            return 0;
+        default:
+            return rl_cli_usage("publish", "unknown option");
         }
     }
     if (argc - optind != 1)
         return rl_cli_usage("publish", optind >= argc ? "DATA is required"
                                                       : "exactly one DATA file is expected");
     if (!name || !*name) return rl_cli_usage("publish", "--name is required");
-    if (!label && !exp_path) return rl_cli_usage("publish", "--label (or --experiment) is required");
+    if (!label && !exp_path)
+        return rl_cli_usage("publish", "--label (or --experiment) is required");
     const char *data = argv[optind];
     if (check_data_ext("publish", data)) return 2;
     opts_finish(&o);
@@ -329,9 +366,9 @@ int rl_cmd_publish(int argc, char **argv)
         json_error_t je;
         exp = json_load_file(exp_path, 0, &je);
         if (!exp) {
-            rc = rl_error_set(&err, json_error_code(&je) == json_error_cannot_open_file
-                                        ? RL_ENOTFOUND
-                                        : RL_EPARSE,
+            rc = rl_error_set(&err,
+                              json_error_code(&je) == json_error_cannot_open_file ? RL_ENOTFOUND
+                                                                                  : RL_EPARSE,
                               "%s:%d:%d: %s", exp_path, je.line, je.column, je.text);
             goto done;
         }
@@ -504,8 +541,10 @@ static int service_show(int argc, char **argv)
     if (!rc) rc = rl_client_json(cl, "GET", t, NULL, &svc, NULL, &err);
     if (!rc) rc = rl_client_json(cl, "GET", te, NULL, &eps, NULL, &err);
     if (!rc && !json_is_object(svc))
-        rc = rl_error_set(&err, RL_EPARSE, "relearnd answered GET %s with something other than "
-                          "a JSON object", t);
+        rc = rl_error_set(&err, RL_EPARSE,
+                          "relearnd answered GET %s with something other than "
+                          "a JSON object",
+                          t);
     if (!rc) {
         if (json_object_set(svc, "Endpoints", eps ? eps : json_null()))
             rc = rl_error_set(&err, RL_ENOMEM, "out of memory");
@@ -538,8 +577,8 @@ typedef struct subcommand {
     int (*fn)(int argc, char **argv);
 } subcommand;
 
-static int dispatch(const char *group, const char *help, const subcommand *subs, size_t n,
-                    int argc, char **argv)
+static int dispatch(const char *group, const char *help, const subcommand *subs, size_t n, int argc,
+                    char **argv)
 {
     if (argc < 2) {
         fputs(help, stderr);
@@ -552,7 +591,8 @@ static int dispatch(const char *group, const char *help, const subcommand *subs,
     for (size_t i = 0; i < n; i++)
         if (!strcmp(argv[1], subs[i].name)) return subs[i].fn(argc - 1, argv + 1);
     rl_buf names = RL_BUF_INIT;
-    for (size_t i = 0; i < n; i++) rl_buf_printf(&names, "%s%s", i ? ", " : "", subs[i].name);
+    for (size_t i = 0; i < n; i++)
+        rl_buf_printf(&names, "%s%s", i ? ", " : "", subs[i].name);
     int rc = rl_cli_usage(group, "unknown subcommand '%s' (use %s)", argv[1],
                           names.data ? names.data : "");
     rl_buf_fini(&names);
@@ -588,15 +628,20 @@ static int key_regenerate(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (common_opt(&o, c)) continue;
         switch (c) {
-        case 'e': endpoint = optarg; break;
+        case 'e':
+            endpoint = optarg;
+            break;
         case 'w':
             if (strcmp(optarg, "primary") && strcmp(optarg, "secondary"))
                 return rl_cli_usage("key regenerate", "--which is primary or secondary, got '%s'",
                                     optarg);
             which = optarg;
             break;
-        case 'h': fputs(KEY_HELP, stdout); return 0;
-        default: return rl_cli_usage("key regenerate", "unknown option");
+        case 'h':
+            fputs(KEY_HELP, stdout);
+            return 0;
+        default:
+            return rl_cli_usage("key regenerate", "unknown option");
         }
     }
     if (argc - optind != 1) return rl_cli_usage("key regenerate", "SERVICE_ID is required");
@@ -761,7 +806,8 @@ static int blob_ls(int argc, char **argv)
     int r = parse_simple("blob ls", BLOB_LS_HELP, argc, argv, opts, &o, 1);
     if (r >= 0) return r;
     char *arg = argv[optind];
-    while (*arg == '/') arg++;
+    while (*arg == '/')
+        arg++;
     char *slash = strchr(arg, '/');
     const char *prefix = NULL;
     if (slash) {
@@ -786,8 +832,8 @@ static int blob_ls(int argc, char **argv)
         json_array_foreach(ans, i, b)
         {
             json_t *sz = json_object_get(b, "Size");
-            printf("%12lld  %-24s %s\n", json_is_integer(sz) ? (long long)json_integer_value(sz)
-                                                             : -1LL,
+            printf("%12lld  %-24s %s\n",
+                   json_is_integer(sz) ? (long long)json_integer_value(sz) : -1LL,
                    jstr(b, "LastModified"), jstr(b, "Name"));
         }
     }
@@ -848,12 +894,16 @@ static int blob_sign(int argc, char **argv)
             break;
         case 'x':
             if (rl_cli_parse_u64(optarg, &expiry) || expiry == 0 || expiry > 100000000ULL)
-                return rl_cli_usage("blob sign", "--expiry-seconds must be 1 to 100000000, got "
-                                                 "'%s'",
+                return rl_cli_usage("blob sign",
+                                    "--expiry-seconds must be 1 to 100000000, got "
+                                    "'%s'",
                                     optarg);
             break;
-        case 'h': fputs(BLOB_SIGN_HELP, stdout); return 0;
-        default: return rl_cli_usage("blob sign", "unknown option");
+        case 'h':
+            fputs(BLOB_SIGN_HELP, stdout);
+            return 0;
+        default:
+            return rl_cli_usage("blob sign", "unknown option");
         }
     }
     if (argc - optind != 1) return rl_cli_usage("blob sign", "CONTAINER/PATH is required");
@@ -864,14 +914,15 @@ static int blob_sign(int argc, char **argv)
     rl_error_clear(&err);
     rl_client *cl = NULL;
     char *t = NULL;
-    json_t *body = json_pack("{s:s, s:s, s:I}", "Path", path, "Permissions", perms,
-                             "ExpirySeconds", (json_int_t)expiry),
+    json_t *body = json_pack("{s:s, s:s, s:I}", "Path", path, "Permissions", perms, "ExpirySeconds",
+                             (json_int_t)expiry),
            *ans = NULL;
     int rc = body ? token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err)
                   : rl_error_set(&err, RL_ENOMEM, "out of memory");
     if (!rc) rc = rl_client_json(cl, "POST", "/storage/sign", body, &ans, NULL, &err);
     if (!rc && !json_string_value(json_object_get(ans, "SasBlobToken")))
-        rc = rl_error_set(&err, RL_EPARSE, "relearnd's answer to POST /storage/sign has no "
+        rc = rl_error_set(&err, RL_EPARSE,
+                          "relearnd's answer to POST /storage/sign has no "
                           "SasBlobToken");
     if (!rc && o.json) print_json_borrowed(ans);
     if (!rc && !o.json) {
@@ -926,9 +977,8 @@ static const char JOB_SUBMIT_HELP[] =
     "                       jobs/JOB/NAME.EXT)\n"
     "  --param KEY=VALUE    a global parameter of the web service (repeatable)\n"
     "  --start              start the job at once\n" JOB_SERVICE_HELP COMMON_HELP;
-static const char JOB_START_HELP[] =
-    "usage: relearn job start ID --service S [OPTIONS]\n\n"
-    "Starts a submitted job.\n\n" JOB_SERVICE_HELP COMMON_HELP;
+static const char JOB_START_HELP[] = "usage: relearn job start ID --service S [OPTIONS]\n\n"
+                                     "Starts a submitted job.\n\n" JOB_SERVICE_HELP COMMON_HELP;
 static const char JOB_STATUS_HELP[] =
     "usage: relearn job status ID --service S [OPTIONS]\n\n"
     "Shows a job's status, progress, outputs (with read URLs) and, for a failed\n"
@@ -936,9 +986,8 @@ static const char JOB_STATUS_HELP[] =
 static const char JOB_CANCEL_HELP[] =
     "usage: relearn job cancel ID --service S [OPTIONS]\n\n"
     "Cancels a job that has not finished.\n\n" JOB_SERVICE_HELP COMMON_HELP;
-static const char JOB_LIST_HELP[] =
-    "usage: relearn job list --service S [OPTIONS]\n\n"
-    "Lists the service's jobs.\n\n" JOB_SERVICE_HELP COMMON_HELP;
+static const char JOB_LIST_HELP[] = "usage: relearn job list --service S [OPTIONS]\n\n"
+                                    "Lists the service's jobs.\n\n" JOB_SERVICE_HELP COMMON_HELP;
 static const char JOB_WAIT_HELP[] =
     "usage: relearn job wait ID --service S [--timeout SECONDS] [--interval SECONDS]\n"
     "                        [OPTIONS]\n\n"
@@ -950,7 +999,7 @@ static const char JOB_WAIT_HELP[] =
     "  --interval SECONDS   time between polls (default 0.5)\n" JOB_SERVICE_HELP COMMON_HELP;
 
 #define JOB_OPTS                                                                                   \
-    {"service", required_argument, 0, OPT_SERVICE}, {"key", required_argument, 0, OPT_KEY},       \
+    {"service", required_argument, 0, OPT_SERVICE}, {"key", required_argument, 0, OPT_KEY},        \
         COMMON_OPTS
 
 /* Where a service's BES lives and who it is. */
@@ -986,7 +1035,8 @@ static int resolve_service(const svc_opts *o, const char *s, service_ref *out, r
     int rc = RL_OK;
     if (!strncasecmp(s, "http://", 7) || !strncasecmp(s, "https://", 8)) {
         size_t n = strlen(s);
-        while (n && s[n - 1] == '/') n--;
+        while (n && s[n - 1] == '/')
+            n--;
         if (!(r.api = rl_strndup(s, n))) goto oom;
         /* PREFIX/workspaces/WS/services/ID tells where relearnd is. */
         const char *w = NULL;
@@ -1001,11 +1051,14 @@ static int resolve_service(const svc_opts *o, const char *s, service_ref *out, r
         }
     } else {
         if (!*s || strchr(s, '/'))
-            return rl_error_set(err, RL_EINVAL, "the service must be its ApiLocation (http://...) "
-                                "or its id, got '%s'", s);
+            return rl_error_set(err, RL_EINVAL,
+                                "the service must be its ApiLocation (http://...) "
+                                "or its id, got '%s'",
+                                s);
         const char *base = o->url ? o->url : RL_CLIENT_DEFAULT_URL;
         size_t n = strlen(base);
-        while (n && base[n - 1] == '/') n--;
+        while (n && base[n - 1] == '/')
+            n--;
         char *b = rl_strndup(base, n);
         if (!b) goto oom;
         rc = target(&r.api, err, "%s/workspaces/%e/services/%e", b, o->workspace, s);
@@ -1031,22 +1084,23 @@ static int endpoint_key(const svc_opts *o, const service_ref *s, char **out, rl_
         return *out ? RL_OK : rl_error_set(err, RL_ENOMEM, "out of memory");
     }
     if (!o->token || !s->id)
-        return rl_error_set(err, RL_EAUTH, "job commands need the endpoint key: pass --key KEY "
+        return rl_error_set(err, RL_EAUTH,
+                            "job commands need the endpoint key: pass --key KEY "
                             "or set RELEARN_KEY (`relearn service show ID` shows the keys)%s",
-                            s->id ? ", or give the workspace token to look it up"
-                                  : "");
+                            s->id ? ", or give the workspace token to look it up" : "");
     rl_client *cl = NULL;
     char *t = NULL;
     json_t *ep = NULL;
     int rc = token_client(o, s->base, CALL_TIMEOUT_S, &cl, err);
-    if (!rc)
-        rc = target(&t, err, "/workspaces/%e/webservices/%e/endpoints/default", s->ws, s->id);
+    if (!rc) rc = target(&t, err, "/workspaces/%e/webservices/%e/endpoints/default", s->ws, s->id);
     if (!rc) rc = rl_client_json(cl, "GET", t, NULL, &ep, NULL, err);
     if (rc) rl_error_wrap(err, "looking up the key of service %s (or pass --key)", s->id);
     const char *k = json_string_value(json_object_get(ep, "PrimaryKey"));
     if (!rc && !k)
-        rc = rl_error_set(err, RL_EPARSE, "the endpoint of service %s shows no PrimaryKey; "
-                          "pass --key", s->id);
+        rc = rl_error_set(err, RL_EPARSE,
+                          "the endpoint of service %s shows no PrimaryKey; "
+                          "pass --key",
+                          s->id);
     if (!rc && !(*out = rl_strdup(k))) rc = rl_error_set(err, RL_ENOMEM, "out of memory");
     json_decref(ep);
     rl_free(t);
@@ -1105,7 +1159,9 @@ static int parse_job(const char *cmd, const char *help, int argc, char **argv,
         if (common_opt(o, c)) continue;
         double v;
         switch (c) {
-        case OPT_SERVICE: *service = optarg; break;
+        case OPT_SERVICE:
+            *service = optarg;
+            break;
         case 't':
         case 'i':
             if (rl_cli_parse_double(optarg, &v) || v < 0 || (c == 'i' && v < 0.05) || v > 1e7)
@@ -1114,8 +1170,11 @@ static int parse_job(const char *cmd, const char *help, int argc, char **argv,
                                     c == 'i' ? " (at least 0.05)" : "", optarg);
             *(c == 't' ? timeout : interval) = v;
             break;
-        case 'h': fputs(help, stdout); return 0;
-        default: return rl_cli_usage(cmd, "unknown option");
+        case 'h':
+            fputs(help, stdout);
+            return 0;
+        default:
+            return rl_cli_usage(cmd, "unknown option");
         }
     }
     if (argc - optind != npos)
@@ -1183,12 +1242,18 @@ static int job_submit(int argc, char **argv)
             if (rl_cli_split_binding(cmd, "VALUE", optarg, &p_n[np], &p_v[np])) return 2;
             np++;
             break;
-        case 's': start = 1; break;
-        case 'h': fputs(JOB_SUBMIT_HELP, stdout); return 0;
-        default: return rl_cli_usage(cmd, "unknown option");
+        case 's':
+            start = 1;
+            break;
+        case 'h':
+            fputs(JOB_SUBMIT_HELP, stdout);
+            return 0;
+        default:
+            return rl_cli_usage(cmd, "unknown option");
         }
     }
-    if (argc - optind != 1) return rl_cli_usage(cmd, "SERVICE (an ApiLocation or an id) is required");
+    if (argc - optind != 1)
+        return rl_cli_usage(cmd, "SERVICE (an ApiLocation or an id) is required");
     opts_finish(&o);
     for (size_t i = 0; i < nin; i++)
         if (in_v[i][0] == '@' && !in_v[i][1])
@@ -1230,8 +1295,8 @@ static int job_submit(int argc, char **argv)
     if ((rc = rl_client_json(cl, "POST", t, body, &ans, NULL, &err))) goto done;
     id = json_string_value(ans);
     if (!id) {
-        rc = rl_error_set(&err, RL_EPARSE, "relearnd answered POST %s/jobs without a job id",
-                          s.api);
+        rc =
+            rl_error_set(&err, RL_EPARSE, "relearnd answered POST %s/jobs without a job id", s.api);
         goto done;
     }
     if (start) {
@@ -1252,7 +1317,8 @@ static int job_submit(int argc, char **argv)
 oom:
     rc = rl_error_set(&err, RL_ENOMEM, "out of memory");
 done:
-    for (size_t i = 0; i < nin; i++) rl_free(uploads[i]);
+    for (size_t i = 0; i < nin; i++)
+        rl_free(uploads[i]);
     json_decref(body);
     json_decref(ans);
     rl_free(t);
@@ -1338,8 +1404,10 @@ static int job_list(int argc, char **argv)
     if (!rc) rc = rl_client_json(cl, "GET", t, NULL, &ans, NULL, &err);
     if (!rc && o.json) print_json_borrowed(ans);
     if (!rc && !o.json) {
-        if (!json_array_size(ans)) printf("no jobs\n");
-        else printf("%-34s %-10s %8s  %s\n", "ID", "STATUS", "PROGRESS", "CREATED");
+        if (!json_array_size(ans))
+            printf("no jobs\n");
+        else
+            printf("%-34s %-10s %8s  %s\n", "ID", "STATUS", "PROGRESS", "CREATED");
         size_t i;
         json_t *j;
         json_array_foreach(ans, i, j)
@@ -1358,7 +1426,8 @@ static int job_list(int argc, char **argv)
 static void sleep_s(double s)
 {
     struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) continue;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        continue;
 }
 
 /* Draws the progress of a job on standard error. */
@@ -1369,7 +1438,8 @@ static void show_progress(int tty, const char *id, const char *status, double p,
     if (tty) {
         char bar[21];
         int full = (int)floor(p * 20 + 0.5);
-        for (int i = 0; i < 20; i++) bar[i] = i < full ? '#' : '-';
+        for (int i = 0; i < 20; i++)
+            bar[i] = i < full ? '#' : '-';
         bar[20] = '\0';
         fprintf(stderr, "\r[%s] %3d%%  %-12s", bar, pct, status);
         fflush(stderr);
@@ -1435,16 +1505,17 @@ static int job_wait(int argc, char **argv)
             if (!strcmp(code, "Finished")) break;
             if (!strcmp(code, "Failed") || !strcmp(code, "Cancelled")) {
                 rc = rl_error_set(&err, strcmp(code, "Failed") ? RL_ECANCELED : RL_ESTATE,
-                                  "job %s %s%s%s", id, !strcmp(code, "Failed") ? "failed"
-                                                                             : "was cancelled",
+                                  "job %s %s%s%s", id,
+                                  !strcmp(code, "Failed") ? "failed" : "was cancelled",
                                   *jstr(st, "Details") ? ": " : "", jstr(st, "Details"));
                 break;
             }
         }
         if (timeout > 0 && now - t0 >= timeout) {
-            rc = rl_error_set(&err, RL_ESTATE, "job %s is still %s after %g s; wait again, or "
-                              "`relearn job cancel %s`", id, *last_status ? last_status : "unseen",
-                              timeout, id);
+            rc = rl_error_set(&err, RL_ESTATE,
+                              "job %s is still %s after %g s; wait again, or "
+                              "`relearn job cancel %s`",
+                              id, *last_status ? last_status : "unseen", timeout, id);
             break;
         }
         double left = timeout > 0 ? timeout - (now - t0) : interval;
@@ -1452,8 +1523,10 @@ static int job_wait(int argc, char **argv)
     }
     if (tty && drawn) fputc('\n', stderr);
     if (st && (rc == RL_OK || rc == RL_ESTATE || rc == RL_ECANCELED)) {
-        if (o.json) print_json_borrowed(st);
-        else if (!rc) print_status(id, st);
+        if (o.json)
+            print_json_borrowed(st);
+        else if (!rc)
+            print_status(id, st);
     }
     json_decref(st);
     rl_free(t);

@@ -30,8 +30,7 @@ int rl_cli_parse_u64(const char *s, unsigned long long *out)
     return 0;
 }
 
-int rl_cli_split_binding(const char *cmd, const char *what, char *arg, char **name,
-                         char **value)
+int rl_cli_split_binding(const char *cmd, const char *what, char *arg, char **name, char **value)
 {
     char *eq = strchr(arg, '=');
     if (!eq || eq == arg || !eq[1])

@@ -21,8 +21,7 @@ int rl_cli_parse_u64(const char *s, unsigned long long *out);
  * value (which may itself contain '='). On success *name and *value point
  * into arg and 0 is returned; otherwise nothing is changed and a usage error
  * "expected NAME=<what>" is printed for command cmd, returning 2. */
-int rl_cli_split_binding(const char *cmd, const char *what, char *arg, char **name,
-                         char **value);
+int rl_cli_split_binding(const char *cmd, const char *what, char *arg, char **name, char **value);
 
 /* Seconds on the monotonic clock (for durations). */
 double rl_cli_now_s(void);

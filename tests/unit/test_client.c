@@ -182,18 +182,18 @@ static void test_http_error_not_json(void **state)
     memset(body, 'x', sizeof body);
     const char *head = "<html>\n\x1b[31mBad Gateway";
     memcpy(body, head, strlen(head));
-    assert_int_equal(rl_client_http_error(502, body, sizeof body, "GET", "http://h/y?a=b", NULL,
-                                          0, &err),
-                     RL_EINTERNAL);
+    assert_int_equal(
+        rl_client_http_error(502, body, sizeof body, "GET", "http://h/y?a=b", NULL, 0, &err),
+        RL_EINTERNAL);
     assert_non_null(strstr(err.msg, "the answer was: <html> ?[31mBad Gateway"));
     assert_non_null(strstr(err.msg, "... (HTTP 502, GET http://h/y)"));
     assert_null(strchr(err.msg, '\n'));
     assert_null(strchr(err.msg, '\x1b'));
     /* JSON of another shape. */
     const char *other = "{\"message\": \"no\"}";
-    assert_int_equal(rl_client_http_error(400, other, strlen(other), "GET", "http://h/", NULL, 0,
-                                          &err),
-                     RL_EINVAL);
+    assert_int_equal(
+        rl_client_http_error(400, other, strlen(other), "GET", "http://h/", NULL, 0, &err),
+        RL_EINVAL);
     assert_non_null(strstr(err.msg, "the answer was: {\"message\": \"no\"}"));
     /* A NUL inside the body does not cut the message short silently. */
     assert_int_equal(rl_client_http_error(400, "a\0b", 3, "GET", "http://h/", NULL, 0, &err),
@@ -213,12 +213,10 @@ static void test_transport_errors(void **state)
                                     "running? (start it with relearnd --data-dir DIR --listen "
                                     "HOST:PORT"));
     assert_null(strstr(err.msg, "workspaces"));
-    assert_int_equal(rl_client_transport_error(CURLE_COULDNT_RESOLVE_HOST, "http://nohost",
-                                               NULL, &err),
-                     RL_EIO);
+    assert_int_equal(
+        rl_client_transport_error(CURLE_COULDNT_RESOLVE_HOST, "http://nohost", NULL, &err), RL_EIO);
     assert_non_null(strstr(err.msg, "cannot resolve the host of http://nohost"));
-    assert_int_equal(rl_client_transport_error(CURLE_OPERATION_TIMEDOUT, "https://h:1/a", "",
-                                               &err),
+    assert_int_equal(rl_client_transport_error(CURLE_OPERATION_TIMEDOUT, "https://h:1/a", "", &err),
                      RL_EIO);
     assert_non_null(strstr(err.msg, "https://h:1 did not answer in time"));
     assert_int_equal(rl_client_transport_error(CURLE_OUT_OF_MEMORY, "http://h", NULL, &err),
@@ -315,8 +313,7 @@ static void test_daemon_not_running(void **state)
     FILE *f = fopen(file, "w");
     fputs("a,b\n1,2\n", f);
     fclose(f);
-    assert_int_equal(rl_client_upload(c, "PUT", "/storage/data/up.csv", file, NULL, &err),
-                     RL_EIO);
+    assert_int_equal(rl_client_upload(c, "PUT", "/storage/data/up.csv", file, NULL, &err), RL_EIO);
     assert_non_null(strstr(err.msg, "cannot reach relearnd"));
 
     /* A failed download leaves the target as it was and no temporary file. */
