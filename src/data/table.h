@@ -99,6 +99,12 @@ int rl_parse_number(const char *s, size_t n, double *v);
  * flag); returns RL_OK and sets *type, *flags, or RL_EINVAL. */
 int rl_type_parse(const char *s, rl_type *type, unsigned *flags);
 
+/* The order of class labels everywhere in relearn: texts that read as
+ * numbers first, in numeric order, then other texts bytewise ("false" before
+ * "true"). The last class of a two-class label is the positive one.
+ * Implemented in classes.c. */
+int rl_class_compare(const char *a, size_t alen, const char *b, size_t blen);
+
 /* ---- tables ---- */
 rl_table *rl_table_new(size_t nrows);
 void rl_table_free(rl_table *t);

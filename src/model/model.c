@@ -204,7 +204,8 @@ static int cmp_double(const void *a, const void *b)
 
 static int cmp_str(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    return rl_class_compare(x, strlen(x), y, strlen(y));
 }
 
 /* Finds the sorted classes of label column c over its present rows, and the

@@ -49,18 +49,13 @@ static json_t *metric(double v)
 typedef struct class_key {
     const char *s;
     size_t len;
-    int isnum;
-    double v;
     int32_t code;
 } class_key;
 
 static int cmp_class(const void *a, const void *b)
 {
     const class_key *x = a, *y = b;
-    if (x->isnum != y->isnum) return x->isnum ? -1 : 1; /* numbers first */
-    if (x->isnum && x->v != y->v) return x->v < y->v ? -1 : 1;
-    int c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
-    return c ? c : (x->len > y->len) - (x->len < y->len);
+    return rl_class_compare(x->s, x->len, y->s, y->len);
 }
 
 /* The classes of a classification: interned texts and their sorted order. */
@@ -93,7 +88,6 @@ static int classes_sort(classes *c)
         k[i].code = (int32_t)i;
         k[i].s = rl_levels_get(c->lv, (int32_t)i);
         k[i].len = rl_levels_len(c->lv, (int32_t)i);
-        k[i].isnum = rl_parse_number(k[i].s, k[i].len, &k[i].v);
     }
     qsort(k, c->n, sizeof *k, cmp_class);
     for (size_t i = 0; i < c->n; i++) {

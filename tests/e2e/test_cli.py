@@ -188,3 +188,23 @@ def test_generate_is_deterministic(cli, tmp_path):
     assert a == b and a != c and a != s
     assert a.splitlines()[0].split(",")[-1] == "income"
     assert len(a.splitlines()) == 301
+
+
+def test_numeric_text_labels_keep_one_positive_class(cli, tmp_path):
+    """Training and evaluation agree on the positive class when the label's
+    values read as numbers but are typed as text ("9" < "10")."""
+    import random
+    rng = random.Random(1)
+    lines = ["x,y"]
+    for _ in range(400):
+        x = rng.random()
+        lines.append(f"{x},{10 if x + rng.gauss(0, 0.3) > 0.5 else 9}")
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
+    aucs = []
+    for extra in (["--type", "y=string"], []):
+        ev = tmp_path / "e.json"
+        cli("train", tmp_path / "d.csv", "--label", "y", "--learner",
+            "two-class-logistic-regression", "--model-out", tmp_path / "m.ilearner",
+            "--test-fraction", 0.3, "--evaluation-out", ev, *extra)
+        aucs.append(json.loads(ev.read_text())["AUC"])
+    assert aucs[0] == aucs[1] and aucs[0] > 0.75
