@@ -195,6 +195,22 @@ const char *rl_experiment_output(const rl_experiment *e, size_t i)
     return s;
 }
 
+rl_value_kind rl_experiment_output_kind(const rl_experiment *e, const char *name)
+{
+    for (size_t i = 0; i < e->nnodes; i++) {
+        const node *nd = &e->nodes[i];
+        if (nd->def->kind != M_OUTPUT || !nd->name || strcmp(nd->name, name) != 0) continue;
+        if (nd->src_node[0] < 0) return 0;
+        switch (e->nodes[nd->src_node[0]].def->out[nd->src_port[0]].type) {
+        case P_TABLE: return RL_VALUE_TABLE;
+        case P_MODEL: return RL_VALUE_MODEL;
+        case P_EVAL: return RL_VALUE_EVALUATION;
+        default: return 0;
+        }
+    }
+    return 0;
+}
+
 size_t rl_experiment_nresources(const rl_experiment *e)
 {
     return count_kind(e, M_RESOURCE, 0, NULL);
@@ -789,6 +805,9 @@ typedef struct value {
     const rl_learner_kind *learner;
     const rl_params *lparams;
     rl_model *model;
+    int trained_here;    /* model: trained by this run (its metrics may be set) */
+    rl_model *scored_by; /* table: the model Score Model used (borrowed) */
+    int scored_by_trained_here;
     json_t *eval;
 } value;
 
@@ -903,6 +922,7 @@ static int run_node(const rl_experiment *e, size_t ni, value *vals, const rl_run
                               json_string_value(json_object_get(nd->params, "label-column")),
                               dv->chain, dv->nchain, root_table(e, vals, ni, 0)};
         rc = rl_model_train(&spec, dv->table, &out->model, err);
+        out->trained_here = 1;
         break;
     }
     case M_SCORE:
@@ -929,6 +949,8 @@ static int run_node(const rl_experiment *e, size_t ni, value *vals, const rl_run
                                     nd->id);
             if ((rc = rl_model_score(m, in1->table, skip, &out->table, err))) break;
             out->label = rl_model_label(m);
+            out->scored_by = in0->model;
+            out->scored_by_trained_here = in0->trained_here;
         }
         break;
     case M_EVALUATE: {
@@ -938,6 +960,9 @@ static int run_node(const rl_experiment *e, size_t ni, value *vals, const rl_run
             rc = rl_evaluate_compare(in0->table, in1->table, label, &out->eval, err);
         else
             rc = rl_evaluate(in0->table, label, &out->eval, err);
+        /* A model trained in this run keeps its evaluation in its metadata. */
+        if (!rc && !in1 && in0->scored_by && in0->scored_by_trained_here)
+            rl_model_set_metrics(in0->scored_by, out->eval);
         break;
     }
     case M_OUTPUT: break;

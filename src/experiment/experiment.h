@@ -85,6 +85,12 @@ typedef enum rl_value_kind {
     RL_VALUE_EVALUATION = 3,
 } rl_value_kind;
 
+/* The kind of value Web Service Output `name` gives, known from the graph
+ * before running: what feeds the output node (a dataset, a trained model or
+ * evaluation results). 0 when e has no such output or it is fed something
+ * else (an untrained model, which fails at run time). */
+rl_value_kind rl_experiment_output_kind(const rl_experiment *e, const char *name);
+
 typedef struct rl_binding {
     const char *name;
     const rl_table *table; /* for a Web Service Input */

@@ -45,12 +45,22 @@ typedef struct rl_served {
     int64_t version;
     rl_experiment *experiment; /* what RRS and BES run */
     long refs;                 /* guarded by the registry lock */
+    _Atomic int64_t last_used; /* unix ms of the last call, for idle unloading */
+    int pinned;                /* model kept loaded (--preload-models) */
 } rl_served;
+
+struct rl_cached {
+    char *address;
+    rl_model *model;
+};
 
 typedef struct rl_registry {
     pthread_rwlock_t lock;
     rl_served **items;
     size_t n, cap;
+    pthread_mutex_t cache_lock; /* guards the model cache below */
+    struct rl_cached *cache;
+    size_t ncache, capcache;
 } rl_registry;
 
 struct rl_server {
@@ -69,6 +79,11 @@ struct rl_server {
     pthread_mutex_t model_change; /* serializes model changes and blob deletes */
     pthread_mutex_t log_lock;
     atomic_int requests; /* requests begun and not yet completed */
+    pthread_t janitor;   /* unloads idle models */
+    int janitor_running;
+    pthread_mutex_t janitor_lock;
+    pthread_cond_t janitor_wake;
+    int stopping;        /* guarded by janitor_lock */
 };
 
 typedef struct rl_req {
@@ -140,12 +155,55 @@ rl_served *rl_registry_find(rl_server *s, const char *service_id, const char *en
 void rl_served_release(rl_server *s, rl_served *sv);
 /* Whether some endpoint other than except has a key with this hash. */
 int rl_registry_key_elsewhere(rl_server *s, const char *hash, const rl_served *except);
-/* The model and experiment, referenced (caller unrefs the model). */
-void rl_served_snapshot(rl_served *sv, rl_model **model, int64_t *version);
+/* The endpoint's model, referenced (caller unrefs), loading it on first use;
+ * NULL for endpoints without one. */
+int rl_served_model(rl_server *s, rl_served *sv, rl_model **out, rl_error *err);
+/* The model stored at address, shared through the cache (referenced). */
+int rl_registry_model(rl_server *s, const char *address, rl_model **out, rl_error *err);
+/* Unloads the models of endpoints idle for idle_ms and cached models no
+ * endpoint holds. */
+void rl_registry_sweep(rl_server *s, int64_t now, int64_t idle_ms);
+/* How many distinct models are loaded. */
+size_t rl_registry_loaded(rl_server *s);
 /* Atomically puts a new model in service (takes a reference to m). */
 void rl_served_swap(rl_served *sv, rl_model *m, const char *blob, int64_t version);
 /* The api id of an endpoint. */
 void rl_api_id(const char *service_id, const char *endpoint, int is_default, char out[33]);
+
+/* ---- manage.c ---- */
+/* Fills ep as a new endpoint of service_id named "default" with fresh keys
+ * (nonces and hashes are the caller's storage). */
+int rl_endpoint_init_new(rl_server *s, const char *service_id, rl_endpoint *ep,
+                         char nonces[2][33], char hashes[2][65], rl_error *err);
+
+/* ---- endpoints.c ---- */
+/* Writes on .../endpoints/{name}: PUT (create or change), DELETE, PATCH
+ * (Update Resource), POST .../refresh, POST .../rollback, GET .../history.
+ * ep is NULL for a PUT of a new endpoint. */
+enum MHD_Result rl_route_endpoint(rl_req *r, const rl_service *svc, rl_endpoint *ep);
+/* Verifies the model at a client's location and puts it in service on the
+ * endpoint (verify, load, check the schema, record history, swap). Replies
+ * itself. */
+enum MHD_Result rl_endpoint_set_model(rl_req *r, const rl_service *svc, const rl_endpoint *ep,
+                                      const char *internal, rl_history_action action);
+/* The two halves of rl_endpoint_set_model, for callers that change more:
+ * check fetches, verifies and loads the model at internal and checks it
+ * against what the endpoint serves (*out referenced, sha256 its checksum);
+ * commit records it with its history entry and swaps it in. */
+int rl_model_change_check(rl_server *s, const rl_service *svc, const char *endpoint,
+                          const char *internal, rl_model **out, char sha256[65], rl_error *err);
+int rl_model_change_commit(rl_server *s, const rl_service *svc, const char *endpoint,
+                           const char *internal, const char *sha256, rl_model *m,
+                           rl_history_action action, rl_error *err);
+/* The internal blob address of a client's {BaseLocation, RelativeLocation,
+ * SasBlobToken} (or a "uri"), checked; replies itself on failure. */
+int rl_location_resolve(rl_req *r, const char *ws, const json_t *loc, const char *uri,
+                        char *out, size_t size, enum MHD_Result *reply);
+/* Removes the served entry of an endpoint. */
+void rl_registry_remove(rl_server *s, const char *service_id, const char *endpoint);
+
+/* ---- definition.c ---- */
+enum MHD_Result rl_route_definition(rl_req *r, const rl_service *svc);
 
 /* ---- routes ---- */
 enum MHD_Result rl_route_rrs(rl_req *r, rl_served *sv);

@@ -133,8 +133,8 @@ static const char *blob_address(json_t *ref)
     return json_string_value(json_object_get(ref, "RelativeLocation"));
 }
 
-static int new_endpoint(rl_server *s, const char *service_id, rl_endpoint *ep, char nonces[2][33],
-                        char hashes[2][65], rl_error *err)
+int rl_endpoint_init_new(rl_server *s, const char *service_id, rl_endpoint *ep,
+                         char nonces[2][33], char hashes[2][65], rl_error *err)
 {
     char key[64];
     memset(ep, 0, sizeof *ep);
@@ -329,8 +329,8 @@ static enum MHD_Result publish(rl_req *r, const char *ws)
     hist.evaluation_json = eval_text;
     hist.action = RL_ACTION_PUBLISH;
     rc = train_text && pred_text ? RL_OK : rl_error_set(&err, RL_ENOMEM, "out of memory");
-    if (!rc) rc = new_endpoint(s, train_id, &tep, tn, th, &err);
-    if (!rc) rc = new_endpoint(s, pred_id, &pep, pn, ph, &err);
+    if (!rc) rc = rl_endpoint_init_new(s, train_id, &tep, tn, th, &err);
+    if (!rc) rc = rl_endpoint_init_new(s, pred_id, &pep, pn, ph, &err);
     if (!rc) {
         pep.model_blob = model_addr;
         pep.model_sha256 = sha;
@@ -406,12 +406,17 @@ static enum MHD_Result endpoints_route(rl_req *r, const rl_service *svc)
     }
     const char *name = r->seg[5];
     rl_endpoint *ep = NULL;
-    if (rl_meta_endpoint_get(s->meta, svc->id, name, &ep, &err))
+    if (rl_meta_endpoint_get(s->meta, svc->id, name, &ep, &err)) {
+        if (r->nseg == 6 && !strcmp(r->method, "PUT")) return rl_route_endpoint(r, svc, NULL);
         return rl_reply_error(r, 404, "EndpointNotFound", "web service %s has no endpoint '%s'",
                               svc->id, name);
+    }
     enum MHD_Result reply;
     if (r->nseg == 6 && !strcmp(r->method, "GET")) {
         reply = rl_reply_json(r, 200, rl_endpoint_json(s, svc, ep));
+    } else if ((r->nseg == 6 && strcmp(r->method, "GET") != 0) ||
+               (r->nseg == 7 && strcmp(r->seg[6], "regeneratekeys") != 0)) {
+        reply = rl_route_endpoint(r, svc, ep);
     } else if (r->nseg == 7 && !strcmp(r->seg[6], "regeneratekeys") &&
                !strcmp(r->method, "POST")) {
         json_t *body = r->body.len ? rl_body_json(r, &reply) : json_object();
@@ -484,6 +489,8 @@ enum MHD_Result rl_route_manage(rl_req *r)
                     : rl_reply_json(r, 200, service_json(svc, 1));
     } else if (!strcmp(r->seg[4], "endpoints") && r->nseg <= 7) {
         reply = endpoints_route(r, svc);
+    } else if (!strcmp(r->seg[4], "definition") && r->nseg == 5) {
+        reply = rl_route_definition(r, svc);
     } else {
         reply = rl_reply_error(r, 404, "RouteNotFound", "no route %s %s", r->method, r->path);
     }

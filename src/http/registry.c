@@ -143,7 +143,11 @@ static int load_model(rl_server *s, const char *address, rl_model **out, rl_erro
     int rc = rl_blob_get(s->blobs, address, (size_t)4 << 30, &data, &len, NULL, err);
     if (!rc) rc = rl_model_load(data, len, out, err);
     rl_free(data);
-    if (rc) rl_error_wrap(err, "model %s", address);
+    if (rc) { /* name it as clients know it */
+        char ext[RL_BLOB_ADDRESS_MAX + 1];
+        if (rl_blob_ws_external(address, ext, sizeof ext, NULL, 0, NULL) == RL_OK)
+            rl_error_wrap(err, "model %s", ext);
+    }
     return rc;
 }
 

@@ -334,7 +334,11 @@ enum MHD_Result rl_route_rrs(rl_req *r, rl_served *sv)
     rl_buf out = RL_BUF_INIT;
     json_t *body = rl_body_json(r, &reply);
     if (!body) goto done_reply;
-    rl_served_snapshot(sv, &m, NULL);
+    if (rl_served_model(r->srv, sv, &m, &err)) {
+        reply = rl_reply_error(r, 500, "ModelUnavailable", "the endpoint's model could not be "
+                               "loaded: %s", err.msg);
+        goto done_reply;
+    }
     pthread_mutex_lock(&sv->lock);
     const rl_experiment *e = sv->experiment; /* immutable while sv lives */
     pthread_mutex_unlock(&sv->lock);
@@ -435,7 +439,8 @@ enum MHD_Result rl_route_help(rl_req *r, rl_served *sv, int swagger)
     if (strcmp(r->method, "GET") != 0)
         return rl_reply_error(r, 405, "MethodNotAllowed", "the help takes GET");
     rl_model *m = NULL;
-    rl_served_snapshot(sv, &m, NULL);
+    rl_error err;
+    if (rl_served_model(r->srv, sv, &m, &err)) m = NULL; /* the help works without it */
     const rl_experiment *e = sv->experiment;
     char api[1024];
     snprintf(api, sizeof api, "%s/workspaces/%s/services/%s", r->srv->public_url,

@@ -144,6 +144,9 @@ int rl_server_open(const rl_server_config *cfg, rl_server **out, rl_error *err)
     if (!s->cfg.max_connections) s->cfg.max_connections = 1024;
     if (!s->cfg.request_timeout) s->cfg.request_timeout = 60;
     if (!s->cfg.workers) s->cfg.workers = 1;
+    if (!s->cfg.model_idle_seconds) s->cfg.model_idle_seconds = 600;
+    pthread_mutex_init(&s->janitor_lock, NULL);
+    pthread_cond_init(&s->janitor_wake, NULL);
     if (!s->cfg.threads) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         s->cfg.threads = n > 0 ? (int)n : 2;
@@ -382,6 +385,31 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
     atomic_fetch_sub(&s->requests, 1);
 }
 
+static void *janitor(void *arg)
+{
+    rl_server *s = arg;
+    int64_t idle_ms = (int64_t)s->cfg.model_idle_seconds * 1000;
+    int64_t period = idle_ms / 4 < 30000 ? (idle_ms / 4 > 200 ? idle_ms / 4 : 200) : 30000;
+    pthread_mutex_lock(&s->janitor_lock);
+    while (!s->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += period / 1000;
+        ts.tv_nsec += (period % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->janitor_wake, &s->janitor_lock, &ts);
+        if (s->stopping) break;
+        pthread_mutex_unlock(&s->janitor_lock);
+        rl_registry_sweep(s, rl_now_ms(), idle_ms);
+        pthread_mutex_lock(&s->janitor_lock);
+    }
+    pthread_mutex_unlock(&s->janitor_lock);
+    return NULL;
+}
+
 int rl_server_start(rl_server *s, rl_error *err)
 {
     struct sockaddr_in addr;
@@ -412,6 +440,9 @@ int rl_server_start(rl_server *s, rl_error *err)
                  s->cfg.host ? s->cfg.host : "127.0.0.1", s->port);
     size_t n = strlen(s->public_url);
     while (n && s->public_url[n - 1] == '/') s->public_url[--n] = '\0';
+    if (pthread_create(&s->janitor, NULL, janitor, s) != 0)
+        return rl_error_set(err, RL_EINTERNAL, "cannot start a thread");
+    s->janitor_running = 1;
     return rl_jobs_start(s->meta, s->blobs, s->cfg.workers, &s->jobs, err);
 }
 
@@ -434,12 +465,21 @@ void rl_server_free(rl_server *s)
 {
     if (!s) return;
     if (s->mhd) MHD_stop_daemon(s->mhd);
+    if (s->janitor_running) {
+        pthread_mutex_lock(&s->janitor_lock);
+        s->stopping = 1;
+        pthread_cond_signal(&s->janitor_wake);
+        pthread_mutex_unlock(&s->janitor_lock);
+        pthread_join(s->janitor, NULL);
+    }
     rl_jobs_stop(s->jobs); /* checkpoints running jobs: they run again after a restart */
     rl_registry_fini(&s->reg);
     rl_blob_close(s->blobs);
     rl_meta_close(s->meta);
     pthread_mutex_destroy(&s->model_change);
     pthread_mutex_destroy(&s->log_lock);
+    pthread_mutex_destroy(&s->janitor_lock);
+    pthread_cond_destroy(&s->janitor_wake);
     rl_free(s->data_dir);
     rl_free(s);
 }
