@@ -39,9 +39,10 @@ json_t *rl_experiment_standard(const char *name, const char *label, const rl_lea
     json_array_append_new(nodes, json_pack("{s:s, s:s, s:o}", "id", "split", "module",
                                            "Split Data", "params", split));
     json_array_append_new(edges, json_pack("{s:s, s:s}", "from", prev, "to", "split"));
-    json_array_append_new(nodes, json_pack("{s:s, s:s, s:O}", "id", "learner", "module",
+    /* s:o takes the reference: a copy of params, or a new empty object. */
+    json_array_append_new(nodes, json_pack("{s:s, s:s, s:o}", "id", "learner", "module",
                                            kind->studio_name, "params",
-                                           params ? params : json_object()));
+                                           params ? json_deep_copy(params) : json_object()));
     json_array_append_new(nodes, json_pack("{s:s, s:s, s:{s:s}}", "id", "train", "module",
                                            "Train Model", "params", "label-column", label));
     json_array_append_new(nodes, json_pack("{s:s, s:s}", "id", "score", "module", "Score Model"));
