@@ -183,12 +183,43 @@ int rl_model_change_check(rl_server *s, const rl_service *svc, const char *endpo
     return RL_OK;
 }
 
+/* Copies the model at internal to its own immutable place in the service's
+ * models (models/WS/SERVICE/SHA.ilearner; kept when it is there already), so
+ * that the endpoint and its history never depend on a blob the client may
+ * overwrite, such as a retraining job's fixed output path. */
+static int pin_model(rl_server *s, const rl_service *svc, const char *internal,
+                     const char *sha256, char *out, size_t size, rl_error *err)
+{
+    char prefix[300];
+    snprintf(prefix, sizeof prefix, "models/%s/", svc->workspace_id);
+    if (strncmp(internal, prefix, strlen(prefix)) == 0) {
+        snprintf(out, size, "%s", internal); /* already one of relearn's model files */
+        return RL_OK;
+    }
+    snprintf(out, size, "models/%s/%s/%s.ilearner", svc->workspace_id, svc->id, sha256);
+    rl_blob_info info;
+    if (rl_blob_stat(s->blobs, out, &info, NULL) == RL_OK && !strcmp(info.sha256, sha256))
+        return RL_OK;
+    char *data = NULL;
+    size_t len = 0;
+    int rc = rl_blob_get(s->blobs, internal, (size_t)4 << 30, &data, &len, &info, err);
+    if (!rc && strcmp(info.sha256, sha256) != 0)
+        rc = rl_error_set(err, RL_ESTATE, "the model file changed while it was being put in "
+                          "service; try again");
+    if (!rc) rc = rl_blob_put(s->blobs, out, data, len, NULL, err);
+    rl_free(data);
+    return rc;
+}
+
 int rl_model_change_commit(rl_server *s, const rl_service *svc, const char *endpoint,
                            const char *internal, const char *sha256, rl_model *m,
                            rl_history_action action, rl_error *err)
 {
-    char job[33];
+    char job[33], pinned[RL_BLOB_ADDRESS_MAX + 1];
     find_job(s, svc, internal, job);
+    int rc = pin_model(s, svc, internal, sha256, pinned, sizeof pinned, err);
+    if (rc) return rc;
+    internal = pinned;
     json_t *describe = rl_model_describe(m);
     json_t *metrics = json_object_get(json_object_get(describe, "training"), "metrics");
     char *eval = metrics && !json_is_null(metrics)
@@ -203,7 +234,7 @@ int rl_model_change_commit(rl_server *s, const rl_service *svc, const char *endp
     int64_t version = 0;
     rl_served *sv = rl_registry_find(s, svc->id, endpoint);
     pthread_mutex_lock(&s->model_change);
-    int rc = rl_meta_endpoint_set_model(s->meta, svc->id, endpoint, internal, sha256, &h, -1,
+    rc = rl_meta_endpoint_set_model(s->meta, svc->id, endpoint, internal, sha256, &h, -1,
                                         &version, err);
     if (!rc && sv) rl_served_swap(sv, m, internal, version); /* atomic for requests */
     pthread_mutex_unlock(&s->model_change);
