@@ -180,9 +180,21 @@ static enum MHD_Result put_blob(rl_req *r, const char *internal, const char *ext
         return rl_reply_error(r, 500, "StorageWriteFailed", "cannot create a temporary file");
     close(r->upload_fd);
     r->upload_fd = -1;
+    /* A model that an endpoint uses is not overwritten either: the endpoint
+     * loads it again after a restart. */
+    rl_server *s = r->srv;
     rl_blob_info info;
-    if (rl_blob_commit_tmp(r->srv->blobs, r->upload_tmp, internal, &info, &err))
-        return rl_reply_rl_error(r, &err, "StorageWriteFailed");
+    int referenced = 0;
+    pthread_mutex_lock(&s->model_change);
+    int rc = rl_meta_blob_referenced(s->meta, internal, &referenced, &err);
+    if (!rc && referenced) {
+        pthread_mutex_unlock(&s->model_change);
+        return rl_reply_error(r, 409, "BlobInUse", "'%s' is a model that an endpoint or its "
+                              "history uses; it cannot be overwritten", external);
+    }
+    if (!rc) rc = rl_blob_commit_tmp(s->blobs, r->upload_tmp, internal, &info, &err);
+    pthread_mutex_unlock(&s->model_change);
+    if (rc) return rl_reply_rl_error(r, &err, "StorageWriteFailed");
     rl_free(r->upload_tmp);
     r->upload_tmp = NULL;
     return rl_reply_json(r, 201, json_pack("{s:s, s:I, s:s}", "Name", external, "Size",
