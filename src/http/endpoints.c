@@ -158,10 +158,11 @@ int rl_model_change_check(rl_server *s, const rl_service *svc, const char *endpo
     if (rl_blob_ws_external(internal, ext, sizeof ext, NULL, 0, NULL))
         snprintf(ext, sizeof ext, "%s", internal);
     int rc = rl_blob_stat(s->blobs, internal, &info, err);
-    if (rc) {
-        if (rc == RL_ENOTFOUND) err->code = RL_EINVAL; /* a location the client gave */
-        return rl_error_wrap(err, "cannot read the model at '%s'", ext);
-    }
+    if (rc == RL_ENOTFOUND) /* a location the client gave; the store's message names
+                               the internal address */
+        return rl_error_set(err, RL_EINVAL, "there is no blob '%s' in the workspace's store; "
+                            "give the location a training job returned", ext);
+    if (rc) return rl_error_wrap(err, "cannot read the model at '%s'", ext);
     /* Fetch, verify (checksum, format) and load before anything changes. */
     if ((rc = rl_registry_model(s, internal, &m, err))) {
         if (err->code != RL_ENOMEM) err->code = RL_EFORMAT;
@@ -297,7 +298,18 @@ static int parse_settings(rl_req *r, json_t *body, rl_endpoint *ep, int creating
                                 "at most 1024 characters");
         return -1;
     }
-    if (d) ep->description = (char *)json_string_value(d);
+    if (d && !creating) { /* an endpoint from the store owns its strings */
+        char *copy = rl_strdup(json_string_value(d));
+        if (!copy) {
+            rl_error_set(&err, RL_ENOMEM, "out of memory");
+            *reply = rl_reply_rl_error(r, &err, NULL);
+            return -1;
+        }
+        rl_free(ep->description);
+        ep->description = copy;
+    } else if (d) { /* a new endpoint borrows from the body */
+        ep->description = (char *)json_string_value(d);
+    }
     if (t && (!json_is_string(t) || rl_throttle_parse(json_string_value(t), &ep->throttle_level,
                                                       &err))) {
         *reply = rl_reply_error(r, 400, "BadThrottleLevel", "\"ThrottleLevel\" must be \"Low\" "

@@ -51,6 +51,7 @@ typedef struct rl_served {
 
 struct rl_cached {
     char *address;
+    char sha256[65]; /* of the blob the model was loaded from */
     rl_model *model;
 };
 

@@ -135,13 +135,17 @@ void rl_served_swap(rl_served *sv, rl_model *m, const char *blob, int64_t versio
     rl_free(old_blob);
 }
 
-/* Loads the model blob of an endpoint (the store checks its checksum). */
-static int load_model(rl_server *s, const char *address, rl_model **out, rl_error *err)
+/* Loads the model blob of an endpoint (the store checks its checksum);
+ * sha256 receives the checksum of what was loaded. */
+static int load_model(rl_server *s, const char *address, rl_model **out, char sha256[65],
+                      rl_error *err)
 {
     char *data = NULL;
     size_t len = 0;
-    int rc = rl_blob_get(s->blobs, address, (size_t)4 << 30, &data, &len, NULL, err);
+    rl_blob_info info;
+    int rc = rl_blob_get(s->blobs, address, (size_t)4 << 30, &data, &len, &info, err);
     if (!rc) rc = rl_model_load(data, len, out, err);
+    if (!rc) snprintf(sha256, 65, "%s", info.sha256);
     rl_free(data);
     if (rc) { /* name it as clients know it */
         char ext[RL_BLOB_ADDRESS_MAX + 1];
@@ -151,31 +155,62 @@ static int load_model(rl_server *s, const char *address, rl_model **out, rl_erro
     return rc;
 }
 
+/* The cache entry of address holding the blob whose checksum is sha256, or
+ * the stale one of address (*stale), or NULL. Under the cache lock. */
+static struct rl_cached *cache_find(rl_registry *g, const char *address, const char *sha256,
+                                    struct rl_cached **stale)
+{
+    *stale = NULL;
+    for (size_t i = 0; i < g->ncache; i++) {
+        if (strcmp(g->cache[i].address, address) != 0) continue;
+        if (strcmp(g->cache[i].sha256, sha256) == 0) return &g->cache[i];
+        *stale = &g->cache[i];
+    }
+    return NULL;
+}
+
 /* The model at address, shared with every endpoint bound to it. The cache
- * keeps one reference per entry; rl_registry_sweep drops entries nobody else
- * holds. Loading happens outside the cache lock. */
+ * keeps one reference per entry, keyed by address and the blob's checksum:
+ * a blob rewritten since it was loaded (a client's file checked and refused,
+ * then replaced) is loaded again, never answered from memory. Loading happens
+ * outside the cache lock; rl_registry_sweep drops entries nobody else holds. */
 int rl_registry_model(rl_server *s, const char *address, rl_model **out, rl_error *err)
 {
     rl_registry *g = &s->reg;
+    struct rl_cached *hit, *stale;
+    rl_blob_info info;
+    int rc = rl_blob_stat(s->blobs, address, &info, err);
+    if (rc) { /* name it as clients know it */
+        char ext[RL_BLOB_ADDRESS_MAX + 1];
+        if (rl_blob_ws_external(address, ext, sizeof ext, NULL, 0, NULL) == RL_OK)
+            rl_error_wrap(err, "model %s", ext);
+        return rc;
+    }
     pthread_mutex_lock(&g->cache_lock);
-    for (size_t i = 0; i < g->ncache; i++)
-        if (strcmp(g->cache[i].address, address) == 0) {
-            *out = rl_model_ref(g->cache[i].model);
-            pthread_mutex_unlock(&g->cache_lock);
-            return RL_OK;
-        }
+    if ((hit = cache_find(g, address, info.sha256, &stale))) {
+        *out = rl_model_ref(hit->model);
+        pthread_mutex_unlock(&g->cache_lock);
+        return RL_OK;
+    }
     pthread_mutex_unlock(&g->cache_lock);
     rl_model *m;
-    int rc = load_model(s, address, &m, err);
-    if (rc) return rc;
+    char sha[65];
+    if ((rc = load_model(s, address, &m, sha, err))) return rc;
     pthread_mutex_lock(&g->cache_lock);
-    for (size_t i = 0; i < g->ncache; i++) /* loaded meanwhile by another thread? */
-        if (strcmp(g->cache[i].address, address) == 0) {
-            rl_model_unref(m);
-            *out = rl_model_ref(g->cache[i].model);
-            pthread_mutex_unlock(&g->cache_lock);
-            return RL_OK;
-        }
+    if ((hit = cache_find(g, address, sha, &stale))) { /* loaded meanwhile by another thread? */
+        rl_model_unref(m);
+        *out = rl_model_ref(hit->model);
+        pthread_mutex_unlock(&g->cache_lock);
+        return RL_OK;
+    }
+    if (stale) { /* the blob changed: the new content takes the entry's place */
+        rl_model_unref(stale->model); /* endpoints still holding it keep their reference */
+        stale->model = rl_model_ref(m);
+        snprintf(stale->sha256, sizeof stale->sha256, "%s", sha);
+        pthread_mutex_unlock(&g->cache_lock);
+        *out = m;
+        return RL_OK;
+    }
     char *copy = rl_strdup(address);
     if (g->ncache == g->capcache) {
         size_t cap = g->capcache ? g->capcache * 2 : 16;
@@ -187,6 +222,7 @@ int rl_registry_model(rl_server *s, const char *address, rl_model **out, rl_erro
     }
     if (copy && g->ncache < g->capcache) {
         g->cache[g->ncache].address = copy;
+        snprintf(g->cache[g->ncache].sha256, sizeof g->cache[g->ncache].sha256, "%s", sha);
         g->cache[g->ncache].model = rl_model_ref(m);
         g->ncache++;
     } else {
