@@ -22,6 +22,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 void rl_api_id(const char *service_id, const char *endpoint, int is_default, char out[33])
 {
@@ -287,8 +290,14 @@ void rl_registry_sweep(rl_server *s, int64_t now, int64_t idle_ms)
             g->cache[k++] = g->cache[i];
         }
     }
+    size_t unloaded = g->ncache - k;
     g->ncache = k;
     pthread_mutex_unlock(&g->cache_lock);
+#ifdef __GLIBC__
+    /* glibc keeps freed heap pages in its arenas: hand an unloaded model's
+     * memory back so that resident memory follows the models in use. */
+    if (unloaded || ndrop) malloc_trim(0);
+#endif
 }
 
 size_t rl_registry_loaded(rl_server *s)
