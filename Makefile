@@ -35,7 +35,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all lib asan tsan test unit e2e check-deps clean demo demo-engine bench bench-service fuzz format
+.PHONY: all lib asan tsan test unit e2e check-deps clean demo demo-engine bench bench-service bench-update bench-endpoints fuzz format
 all: check-deps $(BINS) $(UNIT_BIN)
 lib: $(LIB) $(UNIT_BIN)
 
@@ -93,6 +93,12 @@ bench: all
 
 bench-service: all
 	@/usr/bin/python3 bench/service.py --build $(BUILD)
+
+bench-update: all
+	@/usr/bin/python3 bench/update.py --build $(BUILD)
+
+bench-endpoints: all
+	@/usr/bin/python3 bench/endpoints.py --build $(BUILD)
 
 fuzz:
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
