@@ -7,7 +7,9 @@
  * experiment writes there (known from the graph: rl_experiment_output_kind).
  * The job row then holds every blob as an internal address (jobs/jobs.h), so
  * the workers never need to know the workspace. Starting queues the job and
- * wakes the workers (src/jobs); this file never runs a job.
+ * wakes the workers (src/jobs); this file never runs a job. The body's
+ * checks are rl_bes_job_parse (http/parse.h): pure but for the two questions
+ * it asks the store through callbacks, so the fuzz harness runs them alone.
  *
  * Every route takes the endpoint's key. A job is its endpoint's: another
  * endpoint's or service's job id is answered 404 like an unknown one.
@@ -15,6 +17,7 @@
  * are compare-and-set in the store.
  */
 #include "http/internal.h"
+#include "http/parse.h"
 #include "base/crypto.h"
 #include "base/fs.h"
 #include "base/mem.h"
@@ -22,6 +25,7 @@
 #include "jobs/jobs.h"
 #include "store/blob.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -87,19 +91,17 @@ static rl_job *get_job(rl_req *r, rl_served *sv, const char *id, enum MHD_Result
 
 /* Whether text (n bytes) equals the store's base URL, with or without its
  * final slash. */
-static int is_our_base(rl_server *s, const char *text, size_t n)
+static int is_our_base(const char *public_url, const char *text, size_t n)
 {
     char base[600];
-    int bn = snprintf(base, sizeof base, "%s/storage", s->public_url);
+    int bn = snprintf(base, sizeof base, "%s/storage", public_url);
     if (bn < 0 || (size_t)bn >= sizeof base) return 0;
     while (n && text[n - 1] == '/')
         n--;
     return n == (size_t)bn && strncasecmp(text, base, n) == 0;
 }
 
-/* Whether an Azure-style connection string names the built-in store:
- * UseDevelopmentStorage=true, or BlobEndpoint=<this daemon>/storage. */
-static int ours_connection(rl_server *s, const char *cs)
+int rl_bes_connection_ours(const char *public_url, const char *cs)
 {
     const char *p = cs;
     int ours = 0;
@@ -116,7 +118,7 @@ static int ours_connection(rl_server *s, const char *cs)
             if (kn == 21 && !strncasecmp(p, "UseDevelopmentStorage", kn))
                 ours = vn == 4 && !strncasecmp(eq + 1, "true", 4);
             else if (kn == 12 && !strncasecmp(p, "BlobEndpoint", kn))
-                ours = is_our_base(s, eq + 1, vn);
+                ours = is_our_base(public_url, eq + 1, vn);
             if (ours) return 1;
         }
         if (!end) break;
@@ -125,78 +127,80 @@ static int ours_connection(rl_server *s, const char *cs)
     return 0;
 }
 
+/* A refusal: the HTTP status and Studio detail code to answer, the message
+ * in err. */
+static int refuse(rl_bes_refusal *why, int status, const char *detail, rl_error *err,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int refuse(rl_bes_refusal *why, int status, const char *detail, rl_error *err,
+                  const char *fmt, ...)
+{
+    char msg[RL_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    why->status = status;
+    why->detail = detail;
+    return rl_error_set(err, status == 500 ? RL_ENOMEM : RL_EINVAL, "%s", msg);
+}
+
 /* Resolves the blob reference `ref` of input or output `name` in the
  * endpoint's workspace: external (the client's "container/path") and
- * internal addresses. Replies 400 itself and returns -1 when it is refused. */
-static int resolve_ref(rl_req *r, rl_served *sv, const char *name, json_t *ref, char *external,
-                       char *internal, enum MHD_Result *reply)
+ * internal addresses. Returns RL_EINVAL and fills why when it is refused. */
+static int resolve_ref(const rl_bes_env *env, const char *name, const json_t *ref,
+                       char *external, char *internal, rl_bes_refusal *why, rl_error *err)
 {
-    rl_server *s = r->srv;
-    if (!json_is_object(ref)) {
-        *reply = rl_reply_error(r, 400, "InvalidBlobReference",
-                                "%s must be a blob reference "
-                                "such as {\"RelativeLocation\": \"container/path.csv\"}",
-                                name);
-        return -1;
-    }
+    if (!json_is_object(ref))
+        return refuse(why, 400, "InvalidBlobReference", err,
+                      "%s must be a blob reference "
+                      "such as {\"RelativeLocation\": \"container/path.csv\"}",
+                      name);
     json_t *cs = json_object_get(ref, "ConnectionString");
     json_t *base = json_object_get(ref, "BaseLocation");
     json_t *rel = json_object_get(ref, "RelativeLocation");
     if (cs && !json_is_null(cs) &&
         (!json_is_string(cs) ||
-         (json_string_length(cs) && !ours_connection(s, json_string_value(cs))))) {
-        *reply = rl_reply_error(r, 400, "InvalidBlobConnectionString",
-                                "%s: the ConnectionString "
-                                "names another storage account; relearnd reads and writes only "
-                                "its built-in store: leave it empty, or give "
-                                "UseDevelopmentStorage=true or BlobEndpoint=%s/storage/",
-                                name, s->public_url);
-        return -1;
-    }
+         (json_string_length(cs) &&
+          !rl_bes_connection_ours(env->public_url, json_string_value(cs)))))
+        return refuse(why, 400, "InvalidBlobConnectionString", err,
+                      "%s: the ConnectionString "
+                      "names another storage account; relearnd reads and writes only "
+                      "its built-in store: leave it empty, or give "
+                      "UseDevelopmentStorage=true or BlobEndpoint=%s/storage/",
+                      name, env->public_url);
     if (base && !json_is_null(base) &&
         (!json_is_string(base) ||
          (json_string_length(base) &&
-          !is_our_base(s, json_string_value(base), json_string_length(base))))) {
-        *reply = rl_reply_error(r, 400, "InvalidBlobLocation",
-                                "%s: BaseLocation must be this "
-                                "daemon's store, %s/storage/ (or be left out)",
-                                name, s->public_url);
-        return -1;
-    }
+          !is_our_base(env->public_url, json_string_value(base), json_string_length(base)))))
+        return refuse(why, 400, "InvalidBlobLocation", err,
+                      "%s: BaseLocation must be this "
+                      "daemon's store, %s/storage/ (or be left out)",
+                      name, env->public_url);
     const char *path = json_string_value(rel);
-    if (!path || !*path) {
-        *reply = rl_reply_error(r, 400, "InvalidBlobReference",
-                                "%s needs \"RelativeLocation\": "
-                                "\"container/path\" (a blob of the built-in store)",
-                                name);
-        return -1;
-    }
+    if (!path || !*path)
+        return refuse(why, 400, "InvalidBlobReference", err,
+                      "%s needs \"RelativeLocation\": "
+                      "\"container/path\" (a blob of the built-in store)",
+                      name);
     if (path[0] == '/') path++;
-    rl_error err;
-    if (rl_blob_ws_address(sv->workspace_id, path, internal, ADDR_SIZE, &err)) {
-        *reply = rl_reply_error(r, 400, "InvalidBlobPath", "%s: %s", name, err.msg);
-        return -1;
-    }
+    rl_error e2;
+    if (rl_blob_ws_address(env->workspace, path, internal, ADDR_SIZE, &e2))
+        return refuse(why, 400, "InvalidBlobPath", err, "%s: %s", name, e2.msg);
     snprintf(external, ADDR_SIZE, "%s", path);
-    return 0;
+    return RL_OK;
 }
 
-/* ---- routes ---- */
+/* ---- job bodies ---- */
 
-static enum MHD_Result create_job(rl_req *r, rl_served *sv)
+int rl_bes_job_parse(const json_t *body, const rl_experiment *e, const rl_bes_env *env,
+                     json_t **out, rl_bes_refusal *why, rl_error *err)
 {
-    rl_server *s = r->srv;
-    enum MHD_Result reply;
-    rl_error err;
-    char external[ADDR_SIZE], internal[ADDR_SIZE], id[33];
-    char *text = NULL;
-    json_t *body = rl_body_json(r, &reply);
-    if (!body) return reply;
+    char external[ADDR_SIZE], internal[ADDR_SIZE];
+    int rc = RL_OK;
+    why->status = 0;
+    why->detail = NULL;
     json_t *stored = json_pack("{s:{}, s:{}, s:{}}", "Inputs", "Outputs", "GlobalParameters");
     if (!stored) goto oom;
-    pthread_mutex_lock(&sv->lock);
-    const rl_experiment *e = sv->experiment; /* immutable while sv lives */
-    pthread_mutex_unlock(&sv->lock);
     json_t *inputs = json_object_get(body, "Inputs");
     json_t *outputs = json_object_get(body, "Outputs");
     json_t *params = json_object_get(body, "GlobalParameters");
@@ -205,9 +209,9 @@ static enum MHD_Result create_job(rl_req *r, rl_served *sv)
 
     /* Inputs: exactly the web service's. */
     if (inputs && !json_is_null(inputs) && !json_is_object(inputs)) {
-        reply = rl_reply_error(r, 400, "InvalidInputs",
-                               "\"Inputs\" must be an object of input "
-                               "name: blob reference");
+        rc = refuse(why, 400, "InvalidInputs", err,
+                    "\"Inputs\" must be an object of input "
+                    "name: blob reference");
         goto out;
     }
     json_object_foreach(inputs, key, v)
@@ -216,12 +220,11 @@ static enum MHD_Result create_job(rl_req *r, rl_served *sv)
         while (i < rl_experiment_ninputs(e) && strcmp(rl_experiment_input(e, i), key))
             i++;
         if (i == rl_experiment_ninputs(e)) {
-            reply =
-                rl_reply_error(r, 400, "UnknownInput",
-                               "\"Inputs\" has \"%s\", which is not "
-                               "an input of this web service (it has %s%s)",
-                               key, rl_experiment_ninputs(e) ? rl_experiment_input(e, 0) : "none",
-                               rl_experiment_ninputs(e) > 1 ? ", ..." : "");
+            rc = refuse(why, 400, "UnknownInput", err,
+                        "\"Inputs\" has \"%s\", which is not "
+                        "an input of this web service (it has %s%s)",
+                        key, rl_experiment_ninputs(e) ? rl_experiment_input(e, 0) : "none",
+                        rl_experiment_ninputs(e) > 1 ? ", ..." : "");
             goto out;
         }
     }
@@ -229,47 +232,39 @@ static enum MHD_Result create_job(rl_req *r, rl_served *sv)
         const char *name = rl_experiment_input(e, i);
         json_t *ref = json_object_get(inputs, name);
         if (!ref) {
-            reply = rl_reply_error(r, 400, "MissingInput",
-                                   "\"Inputs\" lacks \"%s\", an input of "
-                                   "this web service: give {\"%s\": {\"RelativeLocation\": "
-                                   "\"container/path.csv\"}}",
-                                   name, name);
+            rc = refuse(why, 400, "MissingInput", err,
+                        "\"Inputs\" lacks \"%s\", an input of "
+                        "this web service: give {\"%s\": {\"RelativeLocation\": "
+                        "\"container/path.csv\"}}",
+                        name, name);
             goto out;
         }
-        if (resolve_ref(r, sv, name, ref, external, internal, &reply)) goto out;
+        if ((rc = resolve_ref(env, name, ref, external, internal, why, err))) goto out;
         if (rl_format_from_path(external) == RL_FMT_AUTO) {
-            reply = rl_reply_error(r, 400, "UnsupportedInputFormat",
-                                   "%s: '%s' is not a .csv, "
-                                   ".tsv or .arff blob",
-                                   name, external);
+            rc = refuse(why, 400, "UnsupportedInputFormat", err,
+                        "%s: '%s' is not a .csv, "
+                        ".tsv or .arff blob",
+                        name, external);
             goto out;
         }
-        rl_blob_info info;
-        int rc = rl_blob_stat(s->blobs, internal, &info, &err);
+        rc = env->stat(env->ctx, internal, err);
         if (rc == RL_ENOTFOUND) {
-            reply = rl_reply_error(r, 400, "BlobNotFound",
-                                   "%s: there is no blob '%s' in "
-                                   "workspace '%s'; upload it first (PUT /storage/%s)",
-                                   name, external, sv->workspace_id, external);
+            rc = refuse(why, 400, "BlobNotFound", err,
+                        "%s: there is no blob '%s' in "
+                        "workspace '%s'; upload it first (PUT /storage/%s)",
+                        name, external, env->workspace, external);
             goto out;
         }
-        if (rc) {
-            reply = rl_reply_rl_error(r, &err, NULL);
-            goto out;
-        }
+        if (rc) goto out; /* answered by its code */
         if (json_object_set_new(json_object_get(stored, "Inputs"), name, json_string(internal)))
             goto oom;
     }
 
     /* Outputs: some of the web service's; the others go to their defaults. */
     if (outputs && !json_is_null(outputs) && !json_is_object(outputs)) {
-        reply = rl_reply_error(r, 400, "InvalidOutputs",
-                               "\"Outputs\" must be an object of "
-                               "output name: blob reference");
-        goto out;
-    }
-    if (rl_random_hex(16, id, sizeof id, &err)) {
-        reply = rl_reply_rl_error(r, &err, NULL);
+        rc = refuse(why, 400, "InvalidOutputs", err,
+                    "\"Outputs\" must be an object of "
+                    "output name: blob reference");
         goto out;
     }
     json_object_foreach(outputs, key, v)
@@ -278,12 +273,11 @@ static enum MHD_Result create_job(rl_req *r, rl_served *sv)
         while (i < rl_experiment_noutputs(e) && strcmp(rl_experiment_output(e, i), key))
             i++;
         if (i == rl_experiment_noutputs(e)) {
-            reply =
-                rl_reply_error(r, 400, "UnknownOutput",
-                               "\"Outputs\" has \"%s\", which is "
-                               "not an output of this web service (it has %s%s)",
-                               key, rl_experiment_noutputs(e) ? rl_experiment_output(e, 0) : "none",
-                               rl_experiment_noutputs(e) > 1 ? ", ..." : "");
+            rc = refuse(why, 400, "UnknownOutput", err,
+                        "\"Outputs\" has \"%s\", which is "
+                        "not an output of this web service (it has %s%s)",
+                        key, rl_experiment_noutputs(e) ? rl_experiment_output(e, 0) : "none",
+                        rl_experiment_noutputs(e) > 1 ? ", ..." : "");
             goto out;
         }
     }
@@ -293,27 +287,24 @@ static enum MHD_Result create_job(rl_req *r, rl_served *sv)
         rl_value_kind kind = rl_experiment_output_kind(e, name);
         json_t *ref = json_object_get(outputs, name);
         if (ref) {
-            if (resolve_ref(r, sv, name, ref, external, internal, &reply)) goto out;
-            if (rl_jobs_check_output(name, kind, external, &err)) {
-                reply = rl_reply_error(r, 400, "InvalidOutputExtension", "%s", err.msg);
+            if ((rc = resolve_ref(env, name, ref, external, internal, why, err))) goto out;
+            rl_error e2;
+            if (rl_jobs_check_output(name, kind, external, &e2)) {
+                rc = refuse(why, 400, "InvalidOutputExtension", err, "%s", e2.msg);
                 goto out;
             }
             /* The worker checks again before writing; this is the early answer. */
             int used = 0;
-            if (rl_meta_blob_referenced(s->meta, internal, &used, &err)) {
-                reply = rl_reply_rl_error(r, &err, NULL);
-                goto out;
-            }
+            if ((rc = env->referenced(env->ctx, internal, &used, err))) goto out;
             if (used) {
-                reply = rl_reply_error(r, 409, "BlobInUse",
-                                       "%s: '%s' is a trained model that an endpoint or its "
-                                       "history uses; write the output to another blob",
-                                       name, external);
+                rc = refuse(why, 409, "BlobInUse", err,
+                            "%s: '%s' is a trained model that an endpoint or its "
+                            "history uses; write the output to another blob",
+                            name, external);
                 goto out;
             }
-        } else if (rl_jobs_default_output(sv->workspace_id, id, name, kind, internal,
-                                          sizeof internal, &err)) {
-            reply = rl_reply_rl_error(r, &err, NULL);
+        } else if ((rc = rl_jobs_default_output(env->workspace, env->job_id, name, kind, internal,
+                                                sizeof internal, err))) {
             goto out;
         }
         json_t *w;
@@ -321,10 +312,10 @@ static enum MHD_Result create_job(rl_req *r, rl_served *sv)
         json_object_foreach(stored_out, other, w)
         {
             if (!strcmp(json_string_value(w), internal)) {
-                reply = rl_reply_error(r, 400, "DuplicateOutputLocation",
-                                       "%s and %s would both "
-                                       "be written to the same blob; give each its own",
-                                       other, name);
+                rc = refuse(why, 400, "DuplicateOutputLocation", err,
+                            "%s and %s would both "
+                            "be written to the same blob; give each its own",
+                            other, name);
                 goto out;
             }
         }
@@ -333,22 +324,70 @@ static enum MHD_Result create_job(rl_req *r, rl_served *sv)
 
     /* relearn's experiments declare no web service parameters. */
     if (params && !json_is_null(params) && !json_is_object(params)) {
-        reply = rl_reply_error(r, 400, "InvalidGlobalParameters",
-                               "\"GlobalParameters\" must be "
-                               "an object (it may be empty)");
+        rc = refuse(why, 400, "InvalidGlobalParameters", err,
+                    "\"GlobalParameters\" must be "
+                    "an object (it may be empty)");
         goto out;
     }
     json_object_foreach(params, key, v)
     {
-        reply = rl_reply_error(r, 400, "UnknownGlobalParameter",
-                               "this web service has no "
-                               "global parameter \"%s\"; send \"GlobalParameters\": {}",
-                               key);
+        rc = refuse(why, 400, "UnknownGlobalParameter", err,
+                    "this web service has no "
+                    "global parameter \"%s\"; send \"GlobalParameters\": {}",
+                    key);
         goto out;
     }
+    *out = stored;
+    return RL_OK;
+oom:
+    rc = refuse(why, 500, "InternalError", err, "out of memory");
+out:
+    json_decref(stored);
+    return rc;
+}
 
+/* ---- routes ---- */
+
+static int stat_blob(void *ctx, const char *internal, rl_error *err)
+{
+    rl_blob_info info;
+    return rl_blob_stat(((rl_server *)ctx)->blobs, internal, &info, err);
+}
+
+static int blob_referenced(void *ctx, const char *internal, int *used, rl_error *err)
+{
+    return rl_meta_blob_referenced(((rl_server *)ctx)->meta, internal, used, err);
+}
+
+static enum MHD_Result create_job(rl_req *r, rl_served *sv)
+{
+    rl_server *s = r->srv;
+    enum MHD_Result reply;
+    rl_error err;
+    char id[33];
+    char *text = NULL;
+    json_t *stored = NULL;
+    json_t *body = rl_body_json(r, &reply);
+    if (!body) return reply;
+    pthread_mutex_lock(&sv->lock);
+    const rl_experiment *e = sv->experiment; /* immutable while sv lives */
+    pthread_mutex_unlock(&sv->lock);
+    if (rl_random_hex(16, id, sizeof id, &err)) {
+        reply = rl_reply_rl_error(r, &err, NULL);
+        goto out;
+    }
+    rl_bes_env env = {sv->workspace_id, s->public_url, id, stat_blob, blob_referenced, s};
+    rl_bes_refusal why;
+    if (rl_bes_job_parse(body, e, &env, &stored, &why, &err)) {
+        reply = why.status ? rl_reply_error(r, why.status, why.detail, "%s", err.msg)
+                           : rl_reply_rl_error(r, &err, NULL);
+        goto out;
+    }
     text = json_dumps(stored, JSON_COMPACT);
-    if (!text) goto oom;
+    if (!text) {
+        reply = rl_reply_error(r, 500, "InternalError", "out of memory");
+        goto out;
+    }
     rl_job job = {0};
     job.id = id;
     job.service_id = sv->service_id;
@@ -360,9 +399,6 @@ static enum MHD_Result create_job(rl_req *r, rl_served *sv)
         goto out;
     }
     reply = rl_reply_json(r, 200, json_string(id));
-    goto out;
-oom:
-    reply = rl_reply_error(r, 500, "InternalError", "out of memory");
 out:
     free(text);
     json_decref(stored);

@@ -10,9 +10,11 @@
  * PUT of an edited definition updates the service: everything is validated
  * first and every problem listed; a changed trained-model uri is fetched,
  * verified and loaded before anything changes (endpoints.c), then the service,
- * its default endpoint and its model change.
+ * its default endpoint and its model change. The checks that need no store
+ * are rl_definition_parse (http/parse.h), which the fuzz harness runs alone.
  */
 #include "http/internal.h"
+#include "http/parse.h"
 #include "base/mem.h"
 #include "store/blob.h"
 
@@ -193,9 +195,11 @@ static json_t *package_experiment(const json_t *pkg, const json_t *assets, const
                 json_array_append_new(nodes, json_pack("{s:s, s:s, s:{s:s}}", "id", id, "module",
                                                        "Trained Model", "params", "name", aname));
             } else if (!strcmp(type, "Module")) {
-                json_array_append_new(nodes,
-                                      json_pack("{s:s, s:s, s:O}", "id", id, "module", aname,
-                                                "params", params ? params : json_object()));
+                /* "o" takes the new {} ("O" would leak it); "O" shares params. */
+                json_array_append_new(nodes, json_pack(params ? "{s:s, s:s, s:O}"
+                                                              : "{s:s, s:s, s:o}",
+                                                       "id", id, "module", aname, "params",
+                                                       params ? params : json_object()));
             } else {
                 problem(p, "asset '%s': type must be \"Module\" or \"Resource\", not \"%s\"",
                         asset, type);
@@ -225,15 +229,76 @@ static json_t *package_experiment(const json_t *pkg, const json_t *assets, const
                      "name", name, "nodes", nodes, "edges", edges);
 }
 
+int rl_definition_parse(const json_t *props, const char *exp_name, const char *resource_name,
+                        rl_trace_level level, rl_definition *out, rl_error *err)
+{
+    rl_definition d = {0};
+    problems p = {RL_BUF_INIT, 0};
+    rl_error perr;
+    d.title = json_string_value(json_object_get(props, "title"));
+    d.description = json_object_get(props, "description");
+    d.max_concurrent_calls =
+        json_object_get(json_object_get(props, "realtimeConfiguration"), "maxConcurrentCalls");
+    d.level = level;
+    const json_t *desc = d.description, *mcc = d.max_concurrent_calls;
+    const char *lname = json_string_value(json_object_get(json_object_get(props, "diagnostics"),
+                                                          "level"));
+    const char *ptype = json_string_value(json_object_get(props, "packageType"));
+    if (!d.title || !*d.title || strlen(d.title) > 200)
+        problem(&p, "properties.title must be a string of 1 to 200 characters");
+    if (desc && !json_is_string(desc) && !json_is_null(desc))
+        problem(&p, "properties.description must be a string");
+    if (mcc && (!json_is_integer(mcc) || json_integer_value(mcc) < 1 ||
+                json_integer_value(mcc) > 200))
+        problem(&p, "properties.realtimeConfiguration.maxConcurrentCalls must be 1 to 200");
+    if (lname && rl_trace_level_parse(lname, &d.level, &perr))
+        problem(&p, "properties.diagnostics.level must be None, Error or All");
+    if (ptype && strcmp(ptype, "Graph") != 0)
+        problem(&p, "properties.packageType must be \"Graph\"");
+    if (json_object_get(props, "keys") && !json_is_null(json_object_get(props, "keys")))
+        problem(&p, "properties.keys cannot be set through a definition; regenerate keys with "
+                    ".../endpoints/NAME/regeneratekeys");
+    const char *resource = NULL;
+    d.experiment_json = package_experiment(json_object_get(props, "package"),
+                                           json_object_get(props, "assets"), exp_name,
+                                           &d.model_uri, &resource, &p);
+    rl_experiment_opts eo = {"properties.package", NULL, 0};
+    if (d.experiment_json && rl_experiment_parse_json(d.experiment_json, &eo, &d.experiment, &perr))
+        problem(&p, "%s", perr.msg);
+    if (d.experiment &&
+        (rl_experiment_is_training(d.experiment) || rl_experiment_nresources(d.experiment) != 1))
+        problem(&p, "the package must score with one trained-model Resource asset and no Train "
+                    "Model");
+    if (resource && resource_name && strcmp(resource, resource_name))
+        problem(&p, "the trained-model asset must keep its name \"%s\" (got \"%s\")",
+                resource_name, resource);
+    d.problems = p.text;
+    d.nproblems = p.n;
+    if (p.n && !p.text.data) {
+        rl_definition_fini(&d);
+        return rl_error_set(err, RL_ENOMEM, "out of memory");
+    }
+    *out = d;
+    return RL_OK;
+}
+
+void rl_definition_fini(rl_definition *d)
+{
+    if (!d) return;
+    json_decref(d->experiment_json);
+    rl_experiment_free(d->experiment);
+    rl_buf_fini(&d->problems);
+    memset(d, 0, sizeof *d);
+}
+
 static enum MHD_Result import(rl_req *r, const rl_service *svc, rl_endpoint *def)
 {
     rl_server *s = r->srv;
     enum MHD_Result reply;
     rl_error err;
     rl_error_clear(&err);
-    problems p = {RL_BUF_INIT, 0};
-    json_t *body = rl_body_json(r, &reply), *exp = NULL;
-    rl_experiment *e = NULL;
+    rl_definition d = {0};
+    json_t *body = rl_body_json(r, &reply);
     rl_model *m = NULL;
     char *exp_text = NULL;
     if (!body) return reply;
@@ -243,45 +308,22 @@ static enum MHD_Result import(rl_req *r, const rl_service *svc, rl_endpoint *def
         return rl_reply_error(r, 400, "BadDefinition", "a definition is {\"properties\": {...}} "
                               "as GET .../definition answers it");
     }
-    const char *title = json_string_value(json_object_get(props, "title"));
-    json_t *desc = json_object_get(props, "description");
-    json_t *mcc = json_object_get(json_object_get(props, "realtimeConfiguration"),
-                                  "maxConcurrentCalls");
-    const char *level = json_string_value(json_object_get(json_object_get(props, "diagnostics"),
-                                                          "level"));
-    const char *ptype = json_string_value(json_object_get(props, "packageType"));
-    if (!title || !*title || strlen(title) > 200)
-        problem(&p, "properties.title must be a string of 1 to 200 characters");
-    if (desc && !json_is_string(desc) && !json_is_null(desc))
-        problem(&p, "properties.description must be a string");
-    if (mcc && (!json_is_integer(mcc) || json_integer_value(mcc) < 1 ||
-                json_integer_value(mcc) > 200))
-        problem(&p, "properties.realtimeConfiguration.maxConcurrentCalls must be 1 to 200");
-    rl_trace_level lv = def->diagnostics_trace_level;
-    if (level && rl_trace_level_parse(level, &lv, &err))
-        problem(&p, "properties.diagnostics.level must be None, Error or All");
-    if (ptype && strcmp(ptype, "Graph") != 0)
-        problem(&p, "properties.packageType must be \"Graph\"");
-    if (json_object_get(props, "keys") && !json_is_null(json_object_get(props, "keys")))
-        problem(&p, "properties.keys cannot be set through a definition; regenerate keys with "
-                    ".../endpoints/NAME/regeneratekeys");
-    const char *model_uri = NULL, *resource = NULL;
     json_t *cur = json_loads(svc->experiment_json, 0, NULL);
     const char *exp_name = json_string_value(json_object_get(cur, "name"));
-    exp = package_experiment(json_object_get(props, "package"), json_object_get(props, "assets"),
-                             exp_name ? exp_name : svc->name, &model_uri, &resource, &p);
+    int rc = rl_definition_parse(props, exp_name ? exp_name : svc->name,
+                                 svc->model_resource_name, def->diagnostics_trace_level, &d, &err);
     json_decref(cur);
-    rl_experiment_opts eo = {"properties.package", NULL, 0};
-    if (exp && rl_experiment_parse_json(exp, &eo, &e, &err)) problem(&p, "%s", err.msg);
-    if (e && (rl_experiment_is_training(e) || rl_experiment_nresources(e) != 1))
-        problem(&p, "the package must score with one trained-model Resource asset and no Train "
-                    "Model");
-    if (resource && svc->model_resource_name && strcmp(resource, svc->model_resource_name))
-        problem(&p, "the trained-model asset must keep its name \"%s\" (got \"%s\")",
-                svc->model_resource_name, resource);
+    if (rc) {
+        reply = rl_reply_rl_error(r, &err, NULL);
+        goto out;
+    }
+    const char *title = d.title, *model_uri = d.model_uri;
+    const json_t *desc = d.description, *mcc = d.max_concurrent_calls;
+    rl_trace_level lv = d.level;
+    const rl_experiment *e = d.experiment;
     char internal[RL_BLOB_ADDRESS_MAX + 1] = "";
     int model_changes = 0;
-    if (!p.n && model_uri) {
+    if (!d.nproblems && model_uri) {
         enum MHD_Result ignored;
         /* Location problems reply at once: they are about one field. */
         if (rl_location_resolve(r, svc->workspace_id, NULL, model_uri, internal, sizeof internal,
@@ -291,13 +333,12 @@ static enum MHD_Result import(rl_req *r, const rl_service *svc, rl_endpoint *def
         }
         model_changes = !def->model_blob || strcmp(internal, def->model_blob) != 0;
     }
-    if (p.n) {
-        reply = rl_reply_error(r, 400, "InvalidDefinition", "%d problem%s:\n%s", p.n,
-                               p.n > 1 ? "s" : "", p.text.data);
+    if (d.nproblems) {
+        reply = rl_reply_error(r, 400, "InvalidDefinition", "%d problem%s:\n%s", d.nproblems,
+                               d.nproblems > 1 ? "s" : "", d.problems.data);
         goto out;
     }
     char sha[65];
-    int rc = RL_OK;
     if (model_changes && (rc = rl_model_change_check(s, svc, "default", internal, &m, sha, &err))) {
         reply = rl_reply_rl_error(r, &err, rc == RL_ESCHEMA ? "IncompatibleSchema"
                                            : rc == RL_EFORMAT ? "InvalidModelFile"
@@ -340,10 +381,8 @@ static enum MHD_Result import(rl_req *r, const rl_service *svc, rl_endpoint *def
     }
     rl_endpoint_free(now);
 out:
-    rl_buf_fini(&p.text);
+    rl_definition_fini(&d);
     json_decref(body);
-    json_decref(exp);
-    rl_experiment_free(e);
     rl_model_unref(m);
     free(exp_text);
     return reply;
