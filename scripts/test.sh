@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 scripts/deps.sh --check-or-install || exit 1
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:suppressions=$PWD/scripts/lsan.supp"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
 export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 jobs=$(nproc 2>/dev/null || echo 2)
