@@ -299,7 +299,7 @@ def test_workspaces(env):
     assert_error(s.put(f"{d.url}/workspaces/team-b", headers=bearer(pred(env)["PrimaryKey"])),
                  403)
     assert_error(s.put(f"{d.url}/workspaces/team-b"), 401)
-    assert_error(s.put(f"{d.url}/workspaces/team-b", headers=bearer("garbage-token-123")), 403)
+    assert_error(s.put(f"{d.url}/workspaces/team-b", headers=bearer("garbage-token-123")), 401)
     assert_error(s.put(f"{d.url}/workspaces/Bad_Name", headers=bearer(d.token)), 400)
     r = s.get(f"{d.url}/workspaces/team-a", headers=bearer(tok))
     assert r.status_code == 200 and r.json()["Id"] == "team-a" and "AuthorizationToken" not in r.json()
@@ -382,6 +382,8 @@ def test_rrs_missing_unseen_extra(env, tmp_path):
     rows[2][ci["native-country"]] = "Atlantis"     # an unseen category
     rows[3][ci["education"]] = "Hogwarts"
     rows[4] = [None] * len(cols)         # every value missing
+    rows[5][ci["native-country"]] = 'Côte d\'Ivoire ☃, "quoted"\nand a new line'
+    rows[3][ci["relationship"]] = 7      # a JSON number in a string column
     ext_cols = cols + ["note"]
     ext_rows = [r + [f"extra {i}"] for i, r in enumerate(rows)]
     for fmt, body in [("", classic_body(ext_cols, ext_rows)),
@@ -422,6 +424,11 @@ def test_rrs_bad_requests(env):
     assert_error(s.post(url, data=b"{\"Inputs\": ", headers=key(env)), 400, "not valid JSON")
     assert_error(s.post(url, data=b"\"text\"", headers=key(env)), 400)
     assert_error(s.post(url, headers=key(env)), 400)
+    for bad in [b'{"Inputs": {"input1": {"ColumnNames": ["age"], "Values": [[1e400]]}}}',
+                b'[' * 5000 + b']' * 5000, b'{"Inputs": {"input1": [{"age": NaN}]}}',
+                b'{"Inputs": {"input1": [{"a\\u0000b": 1}]}}', b'\xff\xfe{}',
+                b'{"Inputs": {}, "Inputs": {}}']:
+        assert_error(s.post(url, data=bad, headers=key(env)), 400)
     assert_error(execute(env, {"GlobalParameters": {}}), 400, "Inputs")
     assert_error(execute(env, {"Inputs": {}}), 400, "input1")
     assert_error(execute(env, {"Inputs": {"input1": 5}}), 400, "input1")

@@ -114,25 +114,31 @@ def test_restart_keeps_everything(daemon, census):
 
 
 def test_sigterm_finishes_in_flight_request(daemon, census):
-    d, s = daemon, session()
-    upload(s, d, census / "census.csv", "data/census.csv")
-    p = publish(s, d, "census", "data/census.csv")["PredictiveService"]
+    d = daemon
+    upload(session(), d, census / "census.csv", "data/census.csv")
+    p = publish(session(), d, "census", "data/census.csv")["PredictiveService"]
     cols, rows = csv_text_rows(census / "census.csv", limit=200)
     body = json.dumps(classic_body(cols, rows)).encode()
     half = len(body) // 2
     stopped = threading.Event()
 
     def chunks():
-        # The request is in flight (headers and half its body sent) when
-        # SIGTERM arrives; the rest follows after.
+        # The request is in flight (headers and half its body arrived on a
+        # connection relearnd has accepted) when SIGTERM arrives; the rest
+        # follows after.
         yield body[:half]
+        time.sleep(0.3)
         d.proc.send_signal(signal.SIGTERM)
         stopped.set()
         time.sleep(0.5)
         yield body[half:]
-    r = requests.post(p["ApiLocation"] + "/execute?api-version=2.0", data=chunks(),
-                      headers=dict(bearer(p["PrimaryKey"]), **{"Content-Type": "application/json"}),
-                      timeout=60)
+    # A keep-alive connection that relearnd has certainly accepted (a
+    # connection still in the listen queue when it stops is reset).
+    s = session()
+    assert s.get(d.url + "/health").status_code == 200
+    r = s.post(p["ApiLocation"] + "/execute?api-version=2.0", data=chunks(),
+               headers=dict(bearer(p["PrimaryKey"]), **{"Content-Type": "application/json"}),
+               timeout=60)
     assert stopped.is_set()
     assert r.status_code == 200, r.text
     assert len(r.json()["Results"]["output1"]["value"]["Values"]) == 200

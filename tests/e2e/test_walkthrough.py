@@ -9,7 +9,6 @@ import json
 import subprocess
 import time
 
-import pytest
 import requests
 
 from conftest import Cli, binary
@@ -105,8 +104,6 @@ def test_retraining_walkthrough(daemon, tmp_path):
                             "output2": {"RelativeLocation": "results/eval.csv"}},
                 "GlobalParameters": {}}
     r = bes(s, train, "POST", body=job_body)
-    if r.status_code == 404 and "shim" in r.text:
-        pytest.skip("batch jobs are not in this relearnd yet (rl_route_jobs is the local shim)")
     assert r.status_code == 200, r.text
     job = r.json()
     assert isinstance(job, str) and job
