@@ -47,5 +47,6 @@ int rl_cmd_service(int argc, char **argv);
 int rl_cmd_key(int argc, char **argv);
 int rl_cmd_blob(int argc, char **argv);
 int rl_cmd_job(int argc, char **argv);
+int rl_cmd_endpoint(int argc, char **argv);
 
 #endif

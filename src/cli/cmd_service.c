@@ -1,5 +1,6 @@
-/* cmd_service.c - the commands that talk to relearnd: publish, service, key,
- * blob and job (docs/cli.md, the API in docs/api.md).
+/* cmd_service.c - the commands that talk to relearnd: publish, service
+ * (including definition export and import), endpoint, key, blob and job
+ * (docs/cli.md, the API in docs/api.md).
  *
  * Each command parses its options, opens an rl_client (client.h) with the
  * right credential -- the workspace token for management and /storage, an
@@ -430,9 +431,14 @@ done:
 
 static const char SERVICE_HELP[] =
     "usage: relearn service list [OPTIONS]\n"
-    "       relearn service show ID [OPTIONS]\n\n"
+    "       relearn service show ID [OPTIONS]\n"
+    "       relearn service export ID [--out FILE.json] [OPTIONS]\n"
+    "       relearn service import ID FILE.json [OPTIONS]\n"
+    "       relearn service update ID FILE.json [OPTIONS]\n\n"
     "Lists the web services of a workspace, or shows one with its endpoints\n"
-    "(API locations, keys, bound model). Run `relearn service SUBCOMMAND --help`.\n";
+    "(API locations, keys, bound model); exports a predictive service's\n"
+    "definition as JSON and puts an edited one back (import and update are the\n"
+    "same call). Run `relearn service SUBCOMMAND --help`.\n";
 static const char SERVICE_LIST_HELP[] =
     "usage: relearn service list [OPTIONS]\n\n"
     "Lists the workspace's web services: id, kind (training or predictive), name,\n"
@@ -599,10 +605,157 @@ static int dispatch(const char *group, const char *help, const subcommand *subs,
     return rc;
 }
 
+/* ---- service export, import, update: new-style definitions ---- */
+
+static const char SERVICE_EXPORT_HELP[] =
+    "usage: relearn service export ID [--out FILE.json] [OPTIONS]\n\n"
+    "Exports the definition of predictive service ID as JSON, in the shape of\n"
+    "Azure ML's new web services (GET .../webservices/ID/definition): title,\n"
+    "description, realtime configuration, diagnostics, input and output\n"
+    "schema, example request, assets (the trained model is the Resource asset\n"
+    "whose locationInfo.uri points at its .ilearner) and the graph. Keys are\n"
+    "never exported. Edit it and put it back with `relearn service import`.\n\n"
+    "  --out FILE.json      write it there (replaced atomically) instead of to\n"
+    "                       standard output\n" COMMON_HELP;
+static const char SERVICE_IMPORT_HELP[] =
+    "usage: relearn service import ID FILE.json [OPTIONS]\n"
+    "       relearn service update ID FILE.json [OPTIONS]\n\n"
+    "Puts an edited definition (as `relearn service export` wrote it) back into\n"
+    "predictive service ID (PUT .../webservices/ID/definition). Studio's steps\n"
+    "\"import\" (read the JSON) and \"update\" (apply it) are one call here: both\n"
+    "names do exactly the same. A changed trained-model uri is fetched, verified\n"
+    "and loaded before the default endpoint switches to it; an invalid\n"
+    "definition is refused whole with every problem listed, and nothing\n"
+    "changes. Prints the title and the trained model now in service (--json:\n"
+    "the definition relearnd answers).\n\n"
+    "  FILE.json            the definition (JSON object with \"properties\")\n" COMMON_HELP;
+
+/* The trained model's uri in a definition, or "". */
+static const char *definition_model_uri(const json_t *def)
+{
+    const char *k;
+    json_t *a;
+    json_object_foreach(json_object_get(json_object_get(def, "properties"), "assets"), k, a)
+    {
+        if (!strcmp(jstr(a, "type"), "Resource"))
+            return jstr(json_object_get(a, "locationInfo"), "uri");
+    }
+    return "";
+}
+
+static int service_export(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"out", required_argument, 0, 'o'}, COMMON_OPTS, {0, 0, 0, 0}};
+    const char *cmd = "service export", *out = NULL;
+    svc_opts o = {0};
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (common_opt(&o, c)) continue;
+        switch (c) {
+        case 'o':
+            out = optarg;
+            break;
+        case 'h':
+            fputs(SERVICE_EXPORT_HELP, stdout);
+            return 0;
+        default:
+            return rl_cli_usage(cmd, "unknown option");
+        }
+    }
+    if (argc - optind != 1) return rl_cli_usage(cmd, "the service ID is required");
+    opts_finish(&o);
+    const char *id = argv[optind];
+    rl_error err;
+    rl_error_clear(&err);
+    rl_client *cl = NULL;
+    char *t = NULL, *text = NULL;
+    json_t *def = NULL;
+    int rc = token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err);
+    if (!rc) rc = target(&t, &err, "/workspaces/%e/webservices/%e/definition", o.workspace, id);
+    if (!rc) rc = rl_client_json(cl, "GET", t, NULL, &def, NULL, &err);
+    if (!rc && !json_is_object(def))
+        rc = rl_error_set(&err, RL_EPARSE,
+                          "relearnd answered GET %s with something other than "
+                          "a JSON object",
+                          t);
+    if (!rc && out) {
+        text = json_dumps(def, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+        if (!text) rc = rl_error_set(&err, RL_ENOMEM, "out of memory");
+        size_t n = text ? strlen(text) : 0;
+        if (!rc) text[n] = '\n'; /* json_dumps leaves room for its NUL */
+        if (!rc) rc = rl_file_write_atomic(out, text, n + 1, 0, &err);
+        if (!rc && !o.json)
+            printf("exported the definition of service %s (%s) to %s\n  trained model %s\n", id,
+                   jstr(json_object_get(def, "properties"), "title"), out,
+                   definition_model_uri(def));
+    }
+    if (!rc && (!out || o.json)) print_json_borrowed(def);
+    free(text);
+    json_decref(def);
+    rl_free(t);
+    rl_client_free(cl);
+    return rc ? rl_cli_fail(cmd, &err) : 0;
+}
+
+/* import and update: the same PUT. */
+static int service_put_definition(int argc, char **argv, const char *cmd)
+{
+    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
+    svc_opts o = {0};
+    int r = parse_simple(cmd, SERVICE_IMPORT_HELP, argc, argv, opts, &o, 2);
+    if (r >= 0) return r;
+    const char *id = argv[optind], *file = argv[optind + 1];
+    rl_error err;
+    rl_error_clear(&err);
+    rl_client *cl = NULL;
+    char *t = NULL;
+    json_t *def = NULL, *ans = NULL;
+    json_error_t je;
+    int rc = RL_OK;
+    if (!(def = json_load_file(file, 0, &je)) &&
+        json_error_code(&je) == json_error_cannot_open_file)
+        rc = rl_error_set(&err, RL_ENOTFOUND, "%s", je.text);
+    else if (!def)
+        rc = rl_error_set(&err, RL_EPARSE, "%s:%d:%d: %s", file, je.line, je.column, je.text);
+    else if (!json_is_object(json_object_get(def, "properties")))
+        rc = rl_error_set(&err, RL_EPARSE,
+                          "%s is not a web-service definition: it needs "
+                          "\"properties\" (write one with `relearn service export %s`)",
+                          file, id);
+    if (!rc) rc = token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err);
+    if (!rc) rc = target(&t, &err, "/workspaces/%e/webservices/%e/definition", o.workspace, id);
+    if (!rc) rc = rl_client_json(cl, "PUT", t, def, &ans, NULL, &err);
+    if (!rc && o.json) print_json_borrowed(ans);
+    if (!rc && !o.json)
+        printf("updated service %s (%s) from %s\n  trained model %s\n", id,
+               jstr(json_object_get(ans, "properties"), "title"), file, definition_model_uri(ans));
+    json_decref(def);
+    json_decref(ans);
+    rl_free(t);
+    rl_client_free(cl);
+    return rc ? rl_cli_fail(cmd, &err) : 0;
+}
+
+static int service_import(int argc, char **argv)
+{
+    return service_put_definition(argc, argv, "service import");
+}
+
+static int service_update(int argc, char **argv)
+{
+    return service_put_definition(argc, argv, "service update");
+}
+
 int rl_cmd_service(int argc, char **argv)
 {
-    static const subcommand subs[] = {{"list", service_list}, {"show", service_show}};
-    return dispatch("service", SERVICE_HELP, subs, 2, argc, argv);
+    static const subcommand subs[] = {{"list", service_list},
+                                      {"show", service_show},
+                                      {"export", service_export},
+                                      {"import", service_import},
+                                      {"update", service_update}};
+    return dispatch("service", SERVICE_HELP, subs, 5, argc, argv);
 }
 
 /* ---- key ---- */
@@ -1541,4 +1694,577 @@ int rl_cmd_job(int argc, char **argv)
                                       {"status", job_status}, {"cancel", job_cancel},
                                       {"list", job_list},     {"wait", job_wait}};
     return dispatch("job", JOB_HELP, subs, 6, argc, argv);
+}
+
+/* ---- endpoint ---- */
+
+#define ENDPOINT_ARGS                                                                              \
+    "  SERVICE              the predictive web service's id (`relearn service list`)\n"            \
+    "  NAME                 the endpoint: 1 to 24 lowercase letters, digits and inner\n"           \
+    "                       hyphens; \"default\" is the service's own\n"
+
+static const char ENDPOINT_HELP[] =
+    "usage: relearn endpoint add SERVICE NAME [--description TEXT] [--throttle Low|High]\n"
+    "                            [--max-concurrent-calls N] [--update]\n"
+    "       relearn endpoint list SERVICE\n"
+    "       relearn endpoint show SERVICE NAME\n"
+    "       relearn endpoint rm SERVICE NAME\n"
+    "       relearn endpoint refresh SERVICE NAME [--overwrite-resources]\n"
+    "       relearn endpoint update-resource SERVICE NAME --location URL|CONTAINER/PATH\n"
+    "                            [--resource-name NAME] [--sas-token TOKEN]\n"
+    "       relearn endpoint history SERVICE NAME\n"
+    "       relearn endpoint rollback SERVICE NAME [--to SEQ]\n\n"
+    "Manages the endpoints of a predictive web service: each has its own URL,\n"
+    "keys, throttle and trained model. Added endpoints stay on their model until\n"
+    "it is updated (update-resource: a retrained model, e.g. a training job's\n"
+    "output1), refreshed from the service or rolled back; the default endpoint\n"
+    "follows the service. Run `relearn endpoint SUBCOMMAND --help`.\n";
+static const char ENDPOINT_ADD_HELP[] =
+    "usage: relearn endpoint add SERVICE NAME [--description TEXT] [--throttle Low|High]\n"
+    "                            [--max-concurrent-calls N] [--update] [OPTIONS]\n\n"
+    "Adds an endpoint to predictive service SERVICE (PUT .../endpoints/NAME). It\n"
+    "gets its own ApiLocation and keys and starts with the service's current\n"
+    "model. Prints it with its keys. A NAME that exists is refused unless\n"
+    "--update is given: then only the settings given change (relearnd's PUT is\n"
+    "create-or-update; keys, URL and model stay).\n\n" ENDPOINT_ARGS
+    "  --description TEXT   what it is for (at most 1024 characters)\n"
+    "  --throttle LEVEL     Low or High (default High)\n"
+    "  --max-concurrent-calls N\n"
+    "                       calls served at once, 1 to 200 (default 4 for Low, 20\n"
+    "                       for High); past it relearnd answers 503\n"
+    "  --update             change the settings of an existing endpoint\n" COMMON_HELP;
+static const char ENDPOINT_LIST_HELP[] =
+    "usage: relearn endpoint list SERVICE [OPTIONS]\n\n"
+    "Lists the endpoints of SERVICE (default first): name, version, maximum\n"
+    "concurrent calls, throttle level and the model file each serves.\n\n" COMMON_HELP;
+static const char ENDPOINT_SHOW_HELP[] =
+    "usage: relearn endpoint show SERVICE NAME [OPTIONS]\n\n"
+    "Shows one endpoint: ApiLocation, keys, settings, version and model.\n\n" ENDPOINT_ARGS
+        COMMON_HELP;
+static const char ENDPOINT_RM_HELP[] =
+    "usage: relearn endpoint rm SERVICE NAME [OPTIONS]\n\n"
+    "Deletes an endpoint; its URL and keys stop working at once. The default\n"
+    "endpoint cannot be deleted while the service has others (HTTP 409).\n\n" ENDPOINT_ARGS
+        COMMON_HELP;
+static const char ENDPOINT_REFRESH_HELP[] =
+    "usage: relearn endpoint refresh SERVICE NAME [--overwrite-resources] [OPTIONS]\n\n"
+    "Brings the endpoint back to the service's current experiment. With\n"
+    "--overwrite-resources it also takes the service's current trained model\n"
+    "(the default endpoint's); without, it keeps its own.\n\n" ENDPOINT_ARGS
+    "  --overwrite-resources  take the service's current model too\n" COMMON_HELP;
+static const char ENDPOINT_UPDATE_HELP[] =
+    "usage: relearn endpoint update-resource SERVICE NAME --location URL|CONTAINER/PATH\n"
+    "                            [--resource-name NAME] [--sas-token TOKEN] [OPTIONS]\n\n"
+    "Update Resource: puts a retrained model in service on an added endpoint\n"
+    "(PATCH .../endpoints/NAME). relearnd fetches, verifies and loads it and\n"
+    "checks that the endpoint's input can feed it before the switch; any refusal\n"
+    "leaves the old model serving. The default endpoint cannot be patched: update\n"
+    "it through the service's definition (`relearn service export` / `import`).\n\n" ENDPOINT_ARGS
+    "  --location L         the model: the URL a training job's status gives for it\n"
+    "                       (BaseLocation, RelativeLocation and SasBlobToken joined,\n"
+    "                       as `relearn job status` prints it), or CONTAINER/PATH of\n"
+    "                       a blob in the workspace's store\n"
+    "  --resource-name NAME the resource to update (default: the service's, like\n"
+    "                       \"census [trained model]\")\n"
+    "  --sas-token TOKEN    the signed token of the location (default: the one in\n"
+    "                       the URL, if any)\n" COMMON_HELP;
+static const char ENDPOINT_HISTORY_HELP[] =
+    "usage: relearn endpoint history SERVICE NAME [OPTIONS]\n\n"
+    "Lists every model change of the endpoint: sequence number, time, action\n"
+    "(publish, update-resource, definition-update, rollback, refresh), the\n"
+    "retraining job that made the model, the model file and its SHA-256, and\n"
+    "its AUC or accuracy when the evaluation has one (--json: the evaluation\n"
+    "in full).\n\n" ENDPOINT_ARGS COMMON_HELP;
+static const char ENDPOINT_ROLLBACK_HELP[] =
+    "usage: relearn endpoint rollback SERVICE NAME [--to SEQ] [OPTIONS]\n\n"
+    "Puts an earlier model of the endpoint back in service: the one of history\n"
+    "entry SEQ, or by default the latest earlier model that differs from the\n"
+    "one serving. It is verified and swapped in like an update.\n\n" ENDPOINT_ARGS
+    "  --to SEQ             the history entry to go back to (`relearn endpoint\n"
+    "                       history`)\n" COMMON_HELP;
+
+/* The target of endpoint name of service id, with suffix ("" or "/history"...). */
+static int endpoint_target(const svc_opts *o, const char *id, const char *name, const char *suffix,
+                           char **out, rl_error *err)
+{
+    return target(out, err, "/workspaces/%e/webservices/%e/endpoints/%e%s", o->workspace, id, name,
+                  suffix);
+}
+
+static void print_endpoint_full(const json_t *e)
+{
+    print_endpoint(e);
+    if (*jstr(e, "Description")) printf("  Description   %s\n", jstr(e, "Description"));
+    const json_t *m = json_object_get(e, "MaxConcurrentCalls");
+    printf("  Throttle      %s, at most %lld concurrent calls\n", jstr(e, "ThrottleLevel"),
+           json_is_integer(m) ? (long long)json_integer_value(m) : -1LL);
+    printf("  Created       %s\n", jstr(e, "CreationTime"));
+}
+
+/* The model file an endpoint object serves, or "-". */
+static const char *endpoint_model(const json_t *e)
+{
+    const char *m =
+        jstr(json_object_get(json_array_get(json_object_get(e, "Resources"), 0), "Location"),
+             "RelativeLocation");
+    return *m ? m : "-";
+}
+
+/* Runs one management call on an endpoint and prints the endpoint object it
+ * answers (what says how: "added", "refreshed"...). */
+static int endpoint_call(const char *cmd, const svc_opts *o, const char *id, const char *name,
+                         const char *method, const char *suffix, const json_t *body,
+                         const char *what)
+{
+    rl_error err;
+    rl_error_clear(&err);
+    rl_client *cl = NULL;
+    char *t = NULL;
+    json_t *ans = NULL;
+    int rc = token_client(o, NULL, CALL_TIMEOUT_S, &cl, &err);
+    if (!rc) rc = endpoint_target(o, id, name, suffix, &t, &err);
+    if (!rc) rc = rl_client_json(cl, method, t, body, &ans, NULL, &err);
+    if (!rc && o->json) print_json_borrowed(ans);
+    if (!rc && !o->json) {
+        printf("%s endpoint %s of service %s", what, name, id);
+        const json_t *v = json_object_get(ans, "Version");
+        if (json_is_integer(v))
+            printf(": version %lld, model %s", (long long)json_integer_value(v),
+                   endpoint_model(ans));
+        printf("\n");
+        if (json_is_object(ans)) print_endpoint_full(ans);
+    }
+    json_decref(ans);
+    rl_free(t);
+    rl_client_free(cl);
+    return rc ? rl_cli_fail(cmd, &err) : 0;
+}
+
+static int endpoint_add(int argc, char **argv)
+{
+    static const struct option opts[] = {{"description", required_argument, 0, 'd'},
+                                         {"throttle", required_argument, 0, 't'},
+                                         {"max-concurrent-calls", required_argument, 0, 'm'},
+                                         {"update", no_argument, 0, 'u'},
+                                         COMMON_OPTS,
+                                         {0, 0, 0, 0}};
+    const char *cmd = "endpoint add", *desc = NULL, *throttle = NULL;
+    unsigned long long max_calls = 0;
+    int update = 0, c;
+    svc_opts o = {0};
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (common_opt(&o, c)) continue;
+        switch (c) {
+        case 'd':
+            desc = optarg;
+            break;
+        case 't':
+            if (strcasecmp(optarg, "Low") && strcasecmp(optarg, "High"))
+                return rl_cli_usage(cmd, "--throttle is Low or High, got '%s'", optarg);
+            throttle = strcasecmp(optarg, "Low") ? "High" : "Low";
+            break;
+        case 'm':
+            if (rl_cli_parse_u64(optarg, &max_calls) || max_calls < 1 || max_calls > 200)
+                return rl_cli_usage(cmd, "--max-concurrent-calls must be 1 to 200, got '%s'",
+                                    optarg);
+            break;
+        case 'u':
+            update = 1;
+            break;
+        case 'h':
+            fputs(ENDPOINT_ADD_HELP, stdout);
+            return 0;
+        default:
+            return rl_cli_usage(cmd, "unknown option");
+        }
+    }
+    if (argc - optind != 2) return rl_cli_usage(cmd, "expected SERVICE NAME");
+    opts_finish(&o);
+    const char *id = argv[optind], *name = argv[optind + 1];
+    rl_error err;
+    rl_error_clear(&err);
+    json_t *body = json_object();
+    int rc = body ? RL_OK : rl_error_set(&err, RL_ENOMEM, "out of memory");
+    if (!rc && desc && json_object_set_new(body, "Description", json_string(desc)))
+        rc = rl_error_set(&err, RL_ENOMEM, "out of memory");
+    if (!rc && throttle && json_object_set_new(body, "ThrottleLevel", json_string(throttle)))
+        rc = rl_error_set(&err, RL_ENOMEM, "out of memory");
+    if (!rc && max_calls &&
+        json_object_set_new(body, "MaxConcurrentCalls", json_integer((json_int_t)max_calls)))
+        rc = rl_error_set(&err, RL_ENOMEM, "out of memory");
+    if (!rc && !update) { /* PUT would change an existing one: look first */
+        rl_client *cl = NULL;
+        char *t = NULL;
+        rl_error e1;
+        rl_error_clear(&e1);
+        rc = token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err);
+        if (!rc) rc = endpoint_target(&o, id, name, "", &t, &err);
+        int found = rc ? rc : rl_client_json(cl, "GET", t, NULL, NULL, NULL, &e1);
+        if (!rc && found == RL_OK) {
+            rc = rl_error_set(&err, RL_EEXIST,
+                              "service %s has an endpoint '%s' already; pass "
+                              "--update to change its settings, or choose another name",
+                              id, name);
+        } else if (!rc && found != RL_ENOTFOUND) { /* no such service, no access... */
+            err = e1;
+            rc = found;
+        }
+        rl_free(t);
+        rl_client_free(cl);
+    }
+    if (rc) {
+        json_decref(body);
+        return rl_cli_fail(cmd, &err);
+    }
+    int r = endpoint_call(cmd, &o, id, name, "PUT", "", body, update ? "saved" : "added");
+    json_decref(body);
+    return r;
+}
+
+static int endpoint_list(int argc, char **argv)
+{
+    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
+    svc_opts o = {0};
+    int r = parse_simple("endpoint list", ENDPOINT_LIST_HELP, argc, argv, opts, &o, 1);
+    if (r >= 0) return r;
+    const char *id = argv[optind];
+    rl_error err;
+    rl_error_clear(&err);
+    rl_client *cl = NULL;
+    char *t = NULL;
+    json_t *ans = NULL;
+    int rc = token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err);
+    if (!rc) rc = target(&t, &err, "/workspaces/%e/webservices/%e/endpoints", o.workspace, id);
+    if (!rc) rc = rl_client_json(cl, "GET", t, NULL, &ans, NULL, &err);
+    if (!rc && o.json) print_json_borrowed(ans);
+    if (!rc && !o.json) {
+        printf("%-24s %7s %8s %-8s %s\n", "NAME", "VERSION", "MAXCALLS", "THROTTLE", "MODEL");
+        size_t i;
+        json_t *e;
+        json_array_foreach(ans, i, e)
+        {
+            printf("%-24s %7lld %8lld %-8s %s\n", jstr(e, "Name"),
+                   (long long)json_integer_value(json_object_get(e, "Version")),
+                   (long long)json_integer_value(json_object_get(e, "MaxConcurrentCalls")),
+                   jstr(e, "ThrottleLevel"), endpoint_model(e));
+        }
+    }
+    json_decref(ans);
+    rl_free(t);
+    rl_client_free(cl);
+    return rc ? rl_cli_fail("endpoint list", &err) : 0;
+}
+
+static int endpoint_show(int argc, char **argv)
+{
+    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
+    svc_opts o = {0};
+    int r = parse_simple("endpoint show", ENDPOINT_SHOW_HELP, argc, argv, opts, &o, 2);
+    if (r >= 0) return r;
+    rl_error err;
+    rl_error_clear(&err);
+    rl_client *cl = NULL;
+    char *t = NULL;
+    json_t *ans = NULL;
+    int rc = token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err);
+    if (!rc) rc = endpoint_target(&o, argv[optind], argv[optind + 1], "", &t, &err);
+    if (!rc) rc = rl_client_json(cl, "GET", t, NULL, &ans, NULL, &err);
+    if (!rc && o.json) print_json_borrowed(ans);
+    if (!rc && !o.json) {
+        printf("service %s", argv[optind]);
+        print_endpoint_full(ans);
+    }
+    json_decref(ans);
+    rl_free(t);
+    rl_client_free(cl);
+    return rc ? rl_cli_fail("endpoint show", &err) : 0;
+}
+
+static int endpoint_rm(int argc, char **argv)
+{
+    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
+    svc_opts o = {0};
+    int r = parse_simple("endpoint rm", ENDPOINT_RM_HELP, argc, argv, opts, &o, 2);
+    if (r >= 0) return r;
+    const char *id = argv[optind], *name = argv[optind + 1];
+    rl_error err;
+    rl_error_clear(&err);
+    rl_client *cl = NULL;
+    char *t = NULL;
+    int rc = token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err);
+    if (!rc) rc = endpoint_target(&o, id, name, "", &t, &err);
+    if (!rc) rc = rl_client_json(cl, "DELETE", t, NULL, NULL, NULL, &err);
+    if (!rc) {
+        if (o.json) {
+            json_t *j =
+                json_pack("{s:s, s:s, s:b}", "WebServiceId", id, "Name", name, "Deleted", 1);
+            print_json_borrowed(j);
+            json_decref(j);
+        } else {
+            printf("deleted endpoint %s of service %s\n", name, id);
+        }
+    }
+    rl_free(t);
+    rl_client_free(cl);
+    return rc ? rl_cli_fail("endpoint rm", &err) : 0;
+}
+
+static int endpoint_refresh(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"overwrite-resources", no_argument, 0, 'w'}, COMMON_OPTS, {0, 0, 0, 0}};
+    const char *cmd = "endpoint refresh";
+    svc_opts o = {0};
+    int overwrite = 0, c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (common_opt(&o, c)) continue;
+        if (c == 'w') {
+            overwrite = 1;
+            continue;
+        }
+        if (c == 'h') {
+            fputs(ENDPOINT_REFRESH_HELP, stdout);
+            return 0;
+        }
+        return rl_cli_usage(cmd, "unknown option");
+    }
+    if (argc - optind != 2) return rl_cli_usage(cmd, "expected SERVICE NAME");
+    opts_finish(&o);
+    json_t *body = json_pack("{s:b}", "OverwriteResources", overwrite);
+    if (!body) {
+        rl_error err;
+        rl_error_set(&err, RL_ENOMEM, "out of memory");
+        return rl_cli_fail(cmd, &err);
+    }
+    int r = endpoint_call(cmd, &o, argv[optind], argv[optind + 1], "POST", "/refresh", body,
+                          "refreshed");
+    json_decref(body);
+    return r;
+}
+
+/* {"BaseLocation", "RelativeLocation", "SasBlobToken"} of --location (a URL
+ * of relearnd's blob store, or CONTAINER/PATH) and --sas-token. Returns NULL
+ * after printing a usage error. */
+static json_t *location_arg(const char *cmd, char *loc, const char *token)
+{
+    json_t *j = json_object();
+    char *rel = NULL;
+    const char *tok = token;
+    if (!j) return NULL;
+    if (!strncasecmp(loc, "http://", 7) || !strncasecmp(loc, "https://", 8)) {
+        /* BASE/storage/ + CONTAINER/PATH + ?TOKEN, as a job status gives them */
+        const char *host = strstr(loc, "://") + 3;
+        const char *st = strstr(host, "/storage/");
+        const char *q = strchr(loc, '?');
+        if (!st || (q && q < st) || !st[9] || st + 9 == q) {
+            rl_cli_usage(cmd,
+                         "--location '%.*s' is not a URL of relearnd's blob store "
+                         "(http://HOST/storage/CONTAINER/PATH[?TOKEN])",
+                         (int)strcspn(loc, "?"), loc);
+            json_decref(j);
+            return NULL;
+        }
+        char *base = rl_strndup(loc, (size_t)(st + 9 - loc));
+        rel = unescape_dup(st + 9, q ? (size_t)(q - (st + 9)) : strlen(st + 9));
+        if (!base || !rel || json_object_set_new(j, "BaseLocation", json_string(base))) {
+            rl_free(base);
+            goto oom;
+        }
+        rl_free(base);
+        if (!tok && q) tok = q;
+    } else {
+        if (blob_path_arg(cmd, &loc)) {
+            json_decref(j);
+            return NULL;
+        }
+        if (!(rel = rl_strdup(loc))) goto oom;
+    }
+    if (json_object_set_new(j, "RelativeLocation", json_string(rel))) goto oom;
+    if (tok && *tok) {
+        char *t = NULL;
+        if (target(&t, NULL, "%s%s", *tok == '?' ? "" : "?", tok) ||
+            json_object_set_new(j, "SasBlobToken", json_string(t))) {
+            rl_free(t);
+            goto oom;
+        }
+        rl_free(t);
+    }
+    rl_free(rel);
+    return j;
+oom:
+    fprintf(stderr, "relearn %s: out of memory\n", cmd);
+    rl_free(rel);
+    json_decref(j);
+    return NULL;
+}
+
+static int endpoint_update_resource(int argc, char **argv)
+{
+    static const struct option opts[] = {{"location", required_argument, 0, 'l'},
+                                         {"resource-name", required_argument, 0, 'r'},
+                                         {"sas-token", required_argument, 0, 's'},
+                                         COMMON_OPTS,
+                                         {0, 0, 0, 0}};
+    const char *cmd = "endpoint update-resource", *resource = NULL, *token = NULL;
+    char *loc = NULL;
+    svc_opts o = {0};
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (common_opt(&o, c)) continue;
+        switch (c) {
+        case 'l':
+            loc = optarg;
+            break;
+        case 'r':
+            resource = optarg;
+            break;
+        case 's':
+            token = optarg;
+            break;
+        case 'h':
+            fputs(ENDPOINT_UPDATE_HELP, stdout);
+            return 0;
+        default:
+            return rl_cli_usage(cmd, "unknown option");
+        }
+    }
+    if (argc - optind != 2) return rl_cli_usage(cmd, "expected SERVICE NAME");
+    if (!loc) return rl_cli_usage(cmd, "--location is required");
+    opts_finish(&o);
+    const char *id = argv[optind], *name = argv[optind + 1];
+    json_t *location = location_arg(cmd, loc, token);
+    if (!location) return 2;
+    rl_error err;
+    rl_error_clear(&err);
+    rl_client *cl = NULL;
+    char *t = NULL;
+    json_t *svc = NULL, *body = NULL;
+    int rc = RL_OK;
+    if (!resource) { /* the service's one updatable resource */
+        rc = token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err);
+        if (!rc) rc = target(&t, &err, "/workspaces/%e/webservices/%e", o.workspace, id);
+        if (!rc) rc = rl_client_json(cl, "GET", t, NULL, &svc, NULL, &err);
+        if (rc) rl_error_wrap(&err, "looking up the resource name of service %s", id);
+        /* A training service has none: relearnd says so. */
+        resource = jstr(svc, "ResourceName");
+    }
+    if (!rc) {
+        body = json_pack("{s:[{s:s, s:O}]}", "Resources", "Name", resource, "Location", location);
+        if (!body) rc = rl_error_set(&err, RL_ENOMEM, "out of memory");
+    }
+    rl_free(t);
+    rl_client_free(cl);
+    int r = rc ? rl_cli_fail(cmd, &err)
+               : endpoint_call(cmd, &o, id, name, "PATCH", "", body, "updated");
+    json_decref(svc);
+    json_decref(body);
+    json_decref(location);
+    return r;
+}
+
+/* The headline metric of an evaluation, into out ("" when none). */
+static void headline_metric(const json_t *ev, char *out, size_t size)
+{
+    static const char *const names[] = {"AUC", "Accuracy", "Overall Accuracy",
+                                        "Coefficient of Determination"};
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        const json_t *v = json_object_get(ev, names[i]);
+        if (json_is_number(v)) {
+            snprintf(out, size, "%s %.4f", names[i], json_number_value(v));
+            return;
+        }
+    }
+}
+
+static int endpoint_history(int argc, char **argv)
+{
+    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
+    svc_opts o = {0};
+    int r = parse_simple("endpoint history", ENDPOINT_HISTORY_HELP, argc, argv, opts, &o, 2);
+    if (r >= 0) return r;
+    rl_error err;
+    rl_error_clear(&err);
+    rl_client *cl = NULL;
+    char *t = NULL;
+    json_t *ans = NULL;
+    int rc = token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err);
+    if (!rc) rc = endpoint_target(&o, argv[optind], argv[optind + 1], "/history", &t, &err);
+    if (!rc) rc = rl_client_json(cl, "GET", t, NULL, &ans, NULL, &err);
+    if (!rc && o.json) print_json_borrowed(ans);
+    if (!rc && !o.json) {
+        printf("%-4s %-20s %-17s %-32s %s\n", "SEQ", "TIME", "ACTION", "JOB", "MODEL");
+        size_t i;
+        json_t *h;
+        json_array_foreach(ans, i, h)
+        {
+            const json_t *m = json_object_get(h, "Model");
+            char metric[64];
+            headline_metric(json_object_get(h, "Evaluation"), metric, sizeof metric);
+            printf("%-4lld %-20s %-17s %-32s %s\n",
+                   (long long)json_integer_value(json_object_get(h, "Seq")), jstr(h, "Time"),
+                   jstr(h, "Action"), *jstr(h, "JobId") ? jstr(h, "JobId") : "-",
+                   json_is_object(m) ? jstr(m, "RelativeLocation") : "-");
+            printf("     by %s", jstr(h, "Credential"));
+            if (json_is_object(m)) printf(", sha256 %s", jstr(m, "Sha256"));
+            if (*metric) printf(", %s", metric);
+            printf("\n");
+        }
+    }
+    json_decref(ans);
+    rl_free(t);
+    rl_client_free(cl);
+    return rc ? rl_cli_fail("endpoint history", &err) : 0;
+}
+
+static int endpoint_rollback(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"to", required_argument, 0, 't'}, COMMON_OPTS, {0, 0, 0, 0}};
+    const char *cmd = "endpoint rollback";
+    unsigned long long seq = 0;
+    svc_opts o = {0};
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (common_opt(&o, c)) continue;
+        if (c == 't') {
+            if (rl_cli_parse_u64(optarg, &seq) || seq == 0 || seq > (1ULL << 53))
+                return rl_cli_usage(cmd,
+                                    "--to takes the SEQ of a history entry (1, 2, ...), "
+                                    "got '%s'",
+                                    optarg);
+            continue;
+        }
+        if (c == 'h') {
+            fputs(ENDPOINT_ROLLBACK_HELP, stdout);
+            return 0;
+        }
+        return rl_cli_usage(cmd, "unknown option");
+    }
+    if (argc - optind != 2) return rl_cli_usage(cmd, "expected SERVICE NAME");
+    opts_finish(&o);
+    json_t *body = seq ? json_pack("{s:I}", "Seq", (json_int_t)seq) : json_object();
+    if (!body) {
+        rl_error err;
+        rl_error_set(&err, RL_ENOMEM, "out of memory");
+        return rl_cli_fail(cmd, &err);
+    }
+    int r = endpoint_call(cmd, &o, argv[optind], argv[optind + 1], "POST", "/rollback", body,
+                          "rolled back");
+    json_decref(body);
+    return r;
+}
+
+int rl_cmd_endpoint(int argc, char **argv)
+{
+    static const subcommand subs[] = {
+        {"add", endpoint_add},         {"list", endpoint_list},
+        {"show", endpoint_show},       {"rm", endpoint_rm},
+        {"refresh", endpoint_refresh}, {"update-resource", endpoint_update_resource},
+        {"history", endpoint_history}, {"rollback", endpoint_rollback}};
+    return dispatch("endpoint", ENDPOINT_HELP, subs, 8, argc, argv);
 }
