@@ -2,7 +2,7 @@
 """update.py - swapping an endpoint's model under load (`make bench-update`).
 
   /usr/bin/python3 bench/update.py --build build/release [--patches 100] [--threads 8]
-                                    [--interval 0.2] [--quick]
+                                    [--interval 0.2] [--client c|python] [--quick]
 
 Publishes census-like data (5,000 rows) as a predictive web service (model A),
 retrains it through a batch job of its training service on shifted data
@@ -10,7 +10,7 @@ retrains it through a batch job of its training service on shifted data
 `live` and two reference endpoints bound to A and to B. The exact answer of
 each model to a fixed set of requests is taken from the reference endpoints
 (and checked against `relearn score` on the downloaded model files). Then
---threads client threads (keep-alive sessions on 127.0.0.1) score `live`
+--threads client threads (keep-alive connections to 127.0.0.1) score `live`
 continuously while the main thread PATCHes it (Update Resource) --patches
 times, alternating B and A, --interval seconds apart.
 
@@ -21,7 +21,11 @@ violations (the first request sent after a PATCH's response arrived answered
 by the old model; and any request sent after it and completed before the next
 PATCH began answered by the old model), the delay from each PATCH's response
 to the completion of the first request answered by the new model, and the
-PATCH latency. Studio (classic)'s figure is the documented one (not measured):
+PATCH latency. The load comes from bench/swapload.c (libcurl, keep-alive,
+answers compared byte for byte with each model's; compiled against the build's
+library at start), or with --client python from Python threads with
+requests.Session (answers' values compared; far fewer requests/s).
+Studio (classic)'s figure is the documented one (not measured):
 its retraining guide says the endpoint starts using the new model within
 about 30 seconds of the Update Resource call.
 
@@ -126,13 +130,18 @@ def values_of(resp_json):
     return resp_json["Results"]["output1"]["value"]["Values"]
 
 
+def now():
+    """CLOCK_MONOTONIC in seconds: the clock swapload.c records."""
+    return time.clock_gettime_ns(time.CLOCK_MONOTONIC) / 1e9
+
+
 def client(url, key, bodies, expect_a, expect_b, offset, stop, out):
     """Scores url in a loop until stop is set; appends (sent, done, model) to out:
     model is 'A', 'B', 'X' (an answer of neither) or 'E' (failed)."""
     s = requests.Session()
     hdr = {"Authorization": "Bearer " + key, "Content-Type": "application/json"}
     i = offset
-    clock = time.perf_counter
+    clock = now
     while not stop.is_set():
         k = i % len(bodies)
         i += 1
@@ -181,6 +190,9 @@ def main():
     ap.add_argument("--build", default="build/release")
     ap.add_argument("--patches", type=int, default=100)
     ap.add_argument("--threads", type=int, default=8, help="client threads")
+    ap.add_argument("--client", choices=("c", "python"), default="c",
+                    help="load generator: bench/swapload.c (libcurl) or Python threads with "
+                    "requests (default %(default)s)")
     ap.add_argument("--server-threads", type=int, default=2, help="relearnd --threads")
     ap.add_argument("--interval", type=float, default=0.2, help="seconds between PATCHes")
     ap.add_argument("--rows", type=int, default=5000, help="training rows")
@@ -200,6 +212,12 @@ def main():
     relearn, relearnd = str(tmp / "relearn"), str(tmp / "relearnd")
     shutil.copy2(build / "relearn", relearn)
     shutil.copy2(build / "relearnd", relearnd)
+    swapload = str(tmp / "swapload")
+    if args.client == "c":
+        subprocess.run([os.environ.get("CC", "cc"), "-std=c11", "-D_GNU_SOURCE", "-O2",
+                        "-pthread", "-I" + str(ROOT / "src"), str(HERE / "swapload.c"),
+                        str(build / "librelearn.a"), "-lcurl", "-lm", "-o", swapload],
+                       check=True)
     procs = []
     results = {"config": {k: v for k, v in vars(args).items() if k != "out"}}
     try:
@@ -290,26 +308,56 @@ def main():
         # Load, and the PATCHes.
         live = ep["live"]
         url = live["ApiLocation"] + "/execute?api-version=2.0"
-        stop = threading.Event()
-        outs = [[] for _ in range(args.threads)]
-        threads = [threading.Thread(target=client, args=(url, live["PrimaryKey"], bodies,
-                                                         expect_a, expect_b, t * 5, stop,
-                                                         outs[t]))
-                   for t in range(args.threads)]
-        print(f"swap under load: {args.threads} client threads scoring 'live' "
+        gen_name = "bench/swapload.c" if args.client == "c" else "Python requests"
+        print(f"swap under load: {args.threads} client threads ({gen_name}) scoring 'live' "
               f"({args.request_rows} rows a request), {args.patches} PATCHes "
               f"{args.interval} s apart, relearnd --threads {args.server_threads}", flush=True)
-        t_start = time.perf_counter()
-        for t in threads:
-            t.start()
+        if args.client == "c":
+            # Exact answers, byte for byte: 'live' (on A now) must answer
+            # what 'ref-a' does, and twice the same.
+            hdr = {"Authorization": "Bearer " + live["PrimaryKey"],
+                   "Content-Type": "application/json"}
+            for k, body in enumerate(bodies):
+                (tmp / f"load/body-{k}.json").parent.mkdir(exist_ok=True)
+                (tmp / f"load/body-{k}.json").write_bytes(body)
+                for m, name in (("a", "ref-a"), ("b", "ref-b")):
+                    e = ep[name]
+                    got = [check(requests.post(e["ApiLocation"] + "/execute?api-version=2.0",
+                                               data=body, headers=dict(
+                                                   hdr, Authorization="Bearer " +
+                                                   e["PrimaryKey"])), name).content
+                           for _ in range(2)]
+                    if got[0] != got[1]:
+                        raise RuntimeError(f"{name} answers the same request differently")
+                    if values_of(json.loads(got[0])) != (expect_a if m == "a" else expect_b)[k]:
+                        raise RuntimeError(f"{name} changed its answer")
+                    (tmp / f"load/{m}-{k}.json").write_bytes(got[0])
+                if check(requests.post(url, data=body, headers=hdr), "live").content != \
+                        (tmp / f"load/a-{k}.json").read_bytes():
+                    raise RuntimeError("'live' and 'ref-a' answer the same request differently")
+            gen = subprocess.Popen([swapload, url, live["PrimaryKey"], str(tmp / "load"),
+                                    str(len(bodies)), str(args.threads),
+                                    str(int(args.patches * (args.interval + 2)) + 60),
+                                    str(tmp / "load/records.txt")],
+                                   stdin=subprocess.PIPE)
+        else:
+            stop = threading.Event()
+            outs = [[] for _ in range(args.threads)]
+            threads = [threading.Thread(target=client, args=(url, live["PrimaryKey"], bodies,
+                                                             expect_a, expect_b, t * 5, stop,
+                                                             outs[t]))
+                       for t in range(args.threads)]
+            for t in threads:
+                t.start()
+        t_start = now()
         time.sleep(1.0)
         ps = requests.Session()
         patches, patch_ms, patch_fail, bound = [], [], 0, {"A": set(), "B": set()}
         for k in range(args.patches):
             target = "B" if k % 2 == 0 else "A"
-            t0 = time.perf_counter()
+            t0 = now()
             r = ps.patch(f"{eps}/live", headers=auth, json=patch_body(target), timeout=60)
-            t1 = time.perf_counter()
+            t1 = now()
             if r.status_code != 200:
                 patch_fail += 1
                 print(f"  PATCH {k} failed: {r.status_code} {r.text[:300]}", flush=True)
@@ -320,13 +368,24 @@ def main():
             patches.append((t0, t1, target))
             patch_ms.append((t1 - t0) * 1000)
             time.sleep(args.interval)
-        t_end = time.perf_counter()
+        t_end = now()
         time.sleep(0.5)
-        stop.set()
-        for t in threads:
-            t.join()
-        records = [r for o in outs for r in o]
-        wall = time.perf_counter() - t_start
+        if args.client == "c":
+            gen.stdin.close()
+            if gen.wait(60) != 0:
+                raise RuntimeError(f"swapload exited with {gen.returncode}")
+            records = []
+            with open(tmp / "load/records.txt") as f:
+                for line in f:
+                    sent, done, kind = line.split()
+                    records.append((int(sent) / 1e9, int(done) / 1e9, kind))
+            wall = max(r[1] for r in records) - t_start
+        else:
+            stop.set()
+            for t in threads:
+                t.join()
+            records = [r for o in outs for r in o]
+            wall = now() - t_start
     finally:
         for p in procs:
             p.stop()
