@@ -626,6 +626,8 @@ def test_rollback(env):
                  code="BadSeq")
     assert_error(s.get(url + "/rollback", headers=tok(env)), 405)
     assert_error(s.post(ep_url(env, "nosuch") + "/rollback", headers=tok(env)), 404)
+    assert_error(s.post(ep_url(env, "default") + "/rollback", headers=tok(env)), 409,
+                 code="NothingToRollBack")
     assert state(env, "back") == before
     # Patch, then roll back to the original, then forward by Seq.
     r = s.patch(url, json=patch_body(location(env, "results/retrained.ilearner")),

@@ -294,8 +294,18 @@ def test_retraining_walkthrough_cli(daemon, tmp_path):
     assert [x["Action"] for x in hd] == ["publish"] + ["definition-update"] * 3
     assert [x["JobId"] for x in hd] == [None, job, None, job]
 
-    # 7. Remove the added endpoint; the default serves on.
+    # 7. The default endpoint rolls back too, and its definition follows.
+    relearn("endpoint", "rollback", pred["Id"], "default")
+    rows.check(s, default, original, "default endpoint after its rollback")
+    now = json.loads(relearn("service", "export", pred["Id"]).stdout)
+    assert [a for a in now["properties"]["assets"].values()
+            if a["type"] == "Resource"][0]["locationInfo"]["uri"] == first_uri
+    assert rjson("endpoint", "history", pred["Id"], "default")[-1]["Action"] == "rollback"
+
+    # 8. Remove the added endpoint; the default serves on.
+    p = relearn("endpoint", "rm", pred["Id"], "default", ok=False)
+    assert p.returncode == 1 and "DefaultEndpointInUse" in p.stderr
     relearn("endpoint", "rm", pred["Id"], "retrained")
     p = relearn("endpoint", "show", pred["Id"], "retrained", ok=False)
     assert p.returncode == 4
-    rows.check(s, default, retrained, "default endpoint at the end")
+    rows.check(s, default, original, "default endpoint at the end")
