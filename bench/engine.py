@@ -32,11 +32,13 @@ import json
 import os
 import platform
 import re
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -188,7 +190,8 @@ class Bench:
         row = dict(benchmark=bench, rows=rows, unit=unit, relearn=relearn, peer=peer,
                    ratio=ratio, ratio_means=("relearn/peer" if higher_better
                                              else "peer/relearn (speed-up)"),
-                   relearn_samples=r_samples, peer_samples=p_samples, note=note)
+                   relearn_samples=r_samples, peer_samples=p_samples, note=note,
+                   load_average=round(os.getloadavg()[0], 2))
         self.rows.append(row)
         log(f"  {bench:<48} {rows:>9,}  relearn {fmt(relearn)} {unit}  peer {fmt(peer)} "
             f"{unit}  ratio {ratio:.2f}")
@@ -344,6 +347,8 @@ def warm_up():
 
 
 def main(args):
+    # SIGTERM ends the run like Ctrl-C: what was measured is still reported.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     warm_up()
     work = Path(tempfile.mkdtemp(prefix="relearn-bench-", dir=args.tmp))
     bench = Bench(args.build, args.runs, args.rows, work, args.only, args.learners,
@@ -355,18 +360,27 @@ def main(args):
         log(f"bench: warning: load average {load_before[0]:.1f} on {os.cpu_count()} cores; "
             "other work will skew the timings")
     t0 = time.monotonic()
+    stopped = None
     try:
-        rows = bench.run_all()
+        bench.run_all()
+    except (KeyboardInterrupt, Exception) as e:  # report what was measured, then fail
+        if not isinstance(e, KeyboardInterrupt):
+            traceback.print_exc()
+        stopped = f"{type(e).__name__}: {e}".rstrip(": ")
+        log(f"bench: stopped early ({stopped}); reporting what was measured")
     finally:
         if not args.keep:
             for f in work.iterdir():
                 f.unlink()
             work.rmdir()
+    rows = bench.rows
     elapsed = time.monotonic() - t0
     print(table(rows))
     print(f"\n{len(rows)} measurements, median of {args.runs} run(s) each (training on "
-          f"{BIG:,}+ rows: {min(args.runs, args.big_runs)} run(s)), {elapsed:.0f} s in all")
-    result = {"date": time.strftime("%Y-%m-%dT%H:%M:%S"), "runs": args.runs,
+          f"{BIG:,}+ rows: {min(args.runs, args.big_runs)} run(s)), {elapsed:.0f} s in all"
+          + (" -- INCOMPLETE" if stopped else ""))
+    result = {"date": time.strftime("%Y-%m-%dT%H:%M:%S"), "complete": not stopped,
+              "stopped": stopped, "runs": args.runs,
               "training_runs_at_or_above_%d_rows" % BIG: min(args.runs, args.big_runs),
               "sizes": args.rows, "machine": machine(), "seconds": round(elapsed, 1),
               "load_average_before": load_before, "load_average_after": os.getloadavg(),
@@ -376,4 +390,4 @@ def main(args):
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"results: {out}")
-    return 0
+    return 1 if stopped else 0
