@@ -5,7 +5,7 @@
 set -eu
 PKGS="build-essential clang pkg-config libxgboost-dev liblinear-dev liblapacke-dev liblapack-dev
 libblas-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev
-libcmocka-dev libclang-rt-14-dev sqlite3 curl valgrind wrk
+libcmocka-dev libclang-rt-14-dev sqlite3 curl openssl valgrind wrk
 python3 python3-pytest python3-requests python3-numpy python3-pandas python3-sklearn
 python3-xgboost python3-flask gunicorn python3-fastapi uvicorn"
 

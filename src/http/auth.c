@@ -111,6 +111,26 @@ int rl_auth_workspace(rl_req *r, const char *ws, enum MHD_Result *reply)
     return -1;
 }
 
+int rl_auth_admin(rl_req *r, enum MHD_Result *reply)
+{
+    const char *cred = rl_auth_credential(r);
+    if (!cred) {
+        *reply = rl_reply_error(r, 401, "MissingCredential", "creating a workspace takes the "
+                                "admin token (the default workspace's)");
+        return -1;
+    }
+    char hash[65];
+    rl_auth_hash(cred, hash);
+    if (hash_equal(hash, r->srv->admin_hash)) return 0;
+    if (known_credential(r->srv, hash, NULL, NULL))
+        *reply = rl_reply_error(r, 403, "NotAdmin", "only the admin token (the default "
+                                "workspace's) may create workspaces");
+    else
+        *reply = rl_reply_error(r, 401, "InvalidCredential", "the token is not valid; creating "
+                                "a workspace takes the admin token (the default workspace's)");
+    return -1;
+}
+
 int rl_auth_is_endpoint_key(rl_req *r, const rl_served *sv)
 {
     const char *cred = rl_auth_credential(r);

@@ -59,9 +59,10 @@ int rl_location_resolve(rl_req *r, const char *ws, const json_t *loc, const char
     snprintf(base, sizeof base, "%s/storage/", s->public_url);
     if (uri) { /* http://host/storage/container/path[?token] */
         if (strncmp(uri, base, strlen(base)) != 0) {
+            /* Quoted without its query: that may hold a signed token. */
             *reply = rl_reply_error(r, 400, "UnreachableLocation",
-                                    "'%s' is not in this relearnd's blob store (%s...); upload the "
-                                    "model there first", uri, base);
+                                    "'%.*s' is not in this relearnd's blob store (%s...); upload "
+                                    "the model there first", (int)strcspn(uri, "?"), uri, base);
             return -1;
         }
         const char *p = uri + strlen(base), *q = strchr(p, '?');

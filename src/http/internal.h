@@ -74,6 +74,7 @@ struct rl_server {
     uint8_t sas_secret[32]; /* HMAC(secret, "relearn blob tokens"): signs blob tokens */
     char admin_hash[65];  /* the default workspace's token hash: the admin token */
     struct MHD_Daemon *mhd;
+    char *tls_cert, *tls_key; /* PEM text (cfg.tls_*), kept while mhd runs */
     int port;
     rl_registry reg;
     struct rl_jobs *jobs;
@@ -123,6 +124,9 @@ enum MHD_Result rl_reply_error(rl_req *r, int status, const char *detail_code, c
 enum MHD_Result rl_reply_rl_error(rl_req *r, const rl_error *err, const char *detail_code);
 int rl_status_of(int rl_code);
 const char *rl_class_of(int status);
+/* Replaces the bytes of s that are not well-formed UTF-8 with '?', in place
+ * (for quoting what a client sent in JSON). */
+void rl_utf8_scrub(char *s);
 
 /* ---- auth.c ---- */
 /* The bearer credential of the request (Authorization: Bearer X, or api-key),
@@ -137,6 +141,9 @@ int rl_auth_new_key(const rl_server *s, char nonce[33], char key[64], char hash[
 /* Checks the workspace token for ws: RL_OK, or replies 401/403/404 itself and
  * returns non-zero. */
 int rl_auth_workspace(rl_req *r, const char *ws, enum MHD_Result *reply);
+/* Checks the admin token (the default workspace's): RL_OK, or replies 401 (no
+ * or an unknown credential) or 403 (another credential) and returns non-zero. */
+int rl_auth_admin(rl_req *r, enum MHD_Result *reply);
 /* Checks an endpoint key for sv: RL_OK or replies 401/403 and returns non-zero. */
 int rl_auth_endpoint(rl_req *r, rl_served *sv, enum MHD_Result *reply);
 /* Whether the request carries one of sv's keys (replies nothing). */

@@ -90,18 +90,11 @@ static enum MHD_Result workspace_route(rl_req *r, const char *ws)
 {
     enum MHD_Result reply;
     if (!strcmp(r->method, "PUT")) {
-        const char *cred = rl_auth_credential(r);
-        char hash[65] = "";
-        if (cred) rl_auth_hash(cred, hash);
-        if (!cred) return rl_reply_error(r, 401, "MissingCredential", "creating a workspace "
-                                         "takes the admin token (the default workspace's)");
-        if (strlen(hash) != 64 || !rl_ct_equal(hash, r->srv->admin_hash, 64))
-            return rl_reply_error(r, 403, "NotAdmin", "only the admin token (the default "
-                                  "workspace's) may create workspaces");
+        if (rl_auth_admin(r, &reply)) return reply;
         if (!valid_workspace_id(ws))
             return rl_reply_error(r, 400, "BadWorkspaceName", "workspace names are 1-64 "
                                   "lowercase letters, digits and hyphens");
-        char token[128];
+        char token[128], hash[65];
         rl_error err;
         if (rl_random_token("rlw_", token, sizeof token, &err))
             return rl_reply_rl_error(r, &err, NULL);
@@ -229,13 +222,19 @@ static enum MHD_Result publish(rl_req *r, const char *ws)
     char sha[65];
     if (!body) return reply;
     const char *name = json_string_value(json_object_get(body, "Name"));
-    const char *desc = json_string_value(json_object_get(body, "Description"));
+    json_t *desc_json = json_object_get(body, "Description");
+    const char *desc = json_string_value(desc_json);
     const char *data_ext = blob_address(json_object_get(body, "TrainingData"));
     char data[RL_BLOB_ADDRESS_MAX + 1];
     json_t *experiment = json_object_get(body, "Experiment");
     if (!name || !*name || strlen(name) > 200) {
         reply = rl_reply_error(r, 400, "BadName", "\"Name\" must be a string of 1 to 200 "
                                "characters");
+        goto out;
+    }
+    if ((desc_json && !json_is_null(desc_json) && !desc) || (desc && strlen(desc) > 4096)) {
+        reply = rl_reply_error(r, 400, "BadDescription", "\"Description\" must be a string of "
+                               "at most 4096 characters");
         goto out;
     }
     if (data_ext && rl_blob_ws_address(ws, data_ext, data, sizeof data, &err)) {
@@ -252,8 +251,14 @@ static enum MHD_Result publish(rl_req *r, const char *ws)
         exp_json = json_deep_copy(experiment);
     } else {
         const char *label = json_string_value(json_object_get(body, "Label"));
-        const char *lname = json_string_value(json_object_get(body, "Learner"));
+        json_t *ljson = json_object_get(body, "Learner");
+        const char *lname = json_string_value(ljson);
         json_t *params = json_object_get(body, "Parameters");
+        if (ljson && !json_is_null(ljson) && !lname) {
+            reply = rl_reply_error(r, 400, "UnknownLearner", "\"Learner\" must be a learner's "
+                                   "name; `relearn modules` lists them");
+            goto out;
+        }
         if (!label) {
             reply = rl_reply_error(r, 400, "MissingLabel", "give \"Label\" (the column to "
                                    "predict), or a training \"Experiment\"");
@@ -424,8 +429,9 @@ static enum MHD_Result endpoints_route(rl_req *r, const rl_service *svc)
             rl_endpoint_free(ep);
             return reply;
         }
-        const char *which = json_string_value(json_object_get(body, "KeyName"));
-        if (!which) which = "primary";
+        json_t *kn = json_object_get(body, "KeyName");
+        const char *which = kn ? json_string_value(kn) : "primary";
+        if (!which) which = ""; /* not a string: refused below */
         int primary = !strcasecmp(which, "primary");
         if (!primary && strcasecmp(which, "secondary") != 0) {
             json_decref(body);

@@ -1,6 +1,10 @@
 /* reply.c - every answer leaves through here: JSON bodies, empty answers, and
  * errors in Studio's shape with the one table from rl_error codes to HTTP
- * statuses and Studio's error classes. */
+ * statuses and Studio's error classes.
+ *
+ * Error messages quote what the client sent (paths, names); bytes that are
+ * not UTF-8 are replaced with '?' first, so that a hostile path still gets
+ * its 4xx in JSON rather than a failed json_pack. */
 #include "http/internal.h"
 #include "base/mem.h"
 
@@ -38,6 +42,7 @@ const char *rl_class_of(int status)
     case 405: return "MethodNotAllowed";
     case 409: return "Conflict";
     case 413: return "RequestEntityTooLarge";
+    case 415: return "UnsupportedMediaType";
     case 503: return "RequestThrottled";
     default: return "InternalError";
     }
@@ -53,8 +58,42 @@ static const char *class_message(int status)
     case 405: return "The method is not allowed on this resource.";
     case 409: return "The request conflicts with the resource's current state.";
     case 413: return "The request body is too large.";
+    case 415: return "The request's content type is not supported.";
     case 503: return "Too many concurrent requests; retry later.";
     default: return "The server failed to handle the request.";
+    }
+}
+
+/* Length of the well-formed UTF-8 sequence at p (n bytes left), or 0. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    size_t len;
+    unsigned cp, min;
+    if (c < 0x80) return c ? 1 : 0;
+    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07, min = 0x10000;
+    else return 0;
+    if (n < len) return 0;
+    for (size_t k = 1; k < len; k++) {
+        if ((p[k] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (p[k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return len;
+}
+
+void rl_utf8_scrub(char *s)
+{
+    size_t n = strlen(s), i = 0;
+    while (i < n) {
+        size_t len = utf8_len((const unsigned char *)s + i, n - i);
+        if (!len) {
+            s[i] = '?';
+            len = 1;
+        }
+        i += len;
     }
 }
 
@@ -106,6 +145,7 @@ enum MHD_Result rl_reply_error(rl_req *r, int status, const char *detail_code, c
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    rl_utf8_scrub(msg); /* quoted paths and names; also a character cut by the limit */
     json_t *j = json_pack("{s:{s:s, s:s, s:[{s:s, s:s}]}}", "error", "code", rl_class_of(status),
                           "message", class_message(status), "details", "code",
                           detail_code ? detail_code : rl_class_of(status), "message", msg);

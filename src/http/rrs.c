@@ -134,7 +134,7 @@ static int build_table(const rl_model *m, const char *input, json_t *const *name
 static int read_input(rl_req *r, const rl_model *m, const char *name, json_t *in, rl_table **out,
                       rl_error *err)
 {
-    size_t max_rows = r->srv->cfg.max_rows;
+    size_t max_rows = r->srv->cfg.max_rows, max_cols = r->srv->cfg.max_columns;
     json_t **cells = NULL, **names = NULL;
     size_t nrows = 0, ncols = 0;
     int rc = RL_OK;
@@ -148,20 +148,25 @@ static int read_input(rl_req *r, const rl_model *m, const char *name, json_t *in
         if (nrows > max_rows)
             return rl_error_set(err, RL_ETOOBIG, "%s has %zu rows; at most %zu are allowed in "
                                 "one request (use a batch job for more)", name, nrows, max_rows);
+        if (ncols > max_cols)
+            return rl_error_set(err, RL_ETOOBIG, "%s has %zu columns; at most %zu are allowed "
+                                "(relearnd --max-columns)", name, ncols, max_cols);
+        /* Every row has ncols values before anything is allocated: the
+         * cells are then no more than the values the body holds. */
+        for (size_t i = 0; i < nrows; i++) {
+            json_t *row = json_array_get(vals, i);
+            if (!json_is_array(row) || json_array_size(row) != ncols)
+                return rl_error_set(err, RL_EINVAL, "%s: row %zu has %zu values, ColumnNames "
+                                    "has %zu", name, i + 1,
+                                    json_is_array(row) ? json_array_size(row) : 0, ncols);
+        }
         names = rl_calloc(ncols ? ncols : 1, sizeof *names);
         cells = rl_calloc(nrows * ncols + 1, sizeof *cells);
         if (!names || !cells) goto oom;
         for (size_t j = 0; j < ncols; j++) names[j] = json_array_get(cn, j);
-        for (size_t i = 0; i < nrows; i++) {
-            json_t *row = json_array_get(vals, i);
-            if (!json_is_array(row) || json_array_size(row) != ncols) {
-                rc = rl_error_set(err, RL_EINVAL, "%s: row %zu has %zu values, ColumnNames has "
-                                  "%zu", name, i + 1, json_is_array(row) ? json_array_size(row) : 0,
-                                  ncols);
-                goto done;
-            }
-            for (size_t j = 0; j < ncols; j++) cells[i * ncols + j] = json_array_get(row, j);
-        }
+        for (size_t i = 0; i < nrows; i++)
+            for (size_t j = 0; j < ncols; j++)
+                cells[i * ncols + j] = json_array_get(json_array_get(vals, i), j);
     } else if (json_is_array(in)) { /* swagger: rows as objects */
         nrows = json_array_size(in);
         if (nrows > max_rows)
@@ -187,8 +192,24 @@ static int read_input(rl_req *r, const rl_model *m, const char *name, json_t *in
                     json_array_append_new(order, json_string(k));
                 }
             }
+            if (json_array_size(order) > max_cols) {
+                json_decref(seen);
+                json_decref(order);
+                return rl_error_set(err, RL_ETOOBIG, "%s: its rows name more than %zu columns "
+                                    "(relearnd --max-columns)", name, max_cols);
+            }
         }
         ncols = json_array_size(order);
+        /* Rows may leave columns out: bound the table they make, not only
+         * the body (half a cell per byte of --max-body). */
+        size_t max_cells = r->srv->cfg.max_body / 2;
+        if (nrows && ncols > max_cells / nrows) {
+            json_decref(seen);
+            json_decref(order);
+            return rl_error_set(err, RL_ETOOBIG, "%s: %zu rows by %zu columns make more than "
+                                "%zu cells; send fewer rows or columns per call", name, nrows,
+                                ncols, max_cells);
+        }
         names = rl_calloc(ncols ? ncols : 1, sizeof *names);
         cells = rl_calloc(nrows * ncols + 1, sizeof *cells);
         if (names && cells) {
@@ -318,6 +339,11 @@ enum MHD_Result rl_route_rrs(rl_req *r, rl_served *sv)
     int swagger = fmt && !strcasecmp(fmt, "swagger");
     const char *det = rl_query(r, "details");
     int details = det && !strcasecmp(det, "true");
+    if (fmt && !swagger)
+        return rl_reply_error(r, 400, "BadFormat", "format takes \"swagger\" (rows as objects); "
+                              "leave it out for ColumnNames and Values");
+    if (det && !details && strcasecmp(det, "false") != 0)
+        return rl_reply_error(r, 400, "BadDetails", "details takes \"true\" or \"false\"");
 
     if (r->over_limit) /* counted when it arrived (server.c, count_call) */
         return rl_reply_error(r, 503, "RequestThrottled",
@@ -343,6 +369,14 @@ enum MHD_Result rl_route_rrs(rl_req *r, rl_served *sv)
     const rl_experiment *e = sv->experiment; /* immutable while sv lives */
     pthread_mutex_unlock(&sv->lock);
     json_t *inputs = json_object_get(body, "Inputs");
+    json_t *params = json_object_get(body, "GlobalParameters");
+    if (params && !json_is_null(params) &&
+        (!json_is_object(params) || json_object_size(params) > 0)) {
+        /* relearn's experiments declare no web service parameters (as BES). */
+        reply = rl_reply_error(r, 400, "InvalidGlobalParameters", "\"GlobalParameters\" must be "
+                               "an empty object: this web service has no parameters");
+        goto done_reply;
+    }
     if (!json_is_object(inputs)) {
         reply = rl_reply_error(r, 400, "MissingInputs", "the body needs \"Inputs\": {\"%s\": "
                                "...}", rl_experiment_ninputs(e) ? rl_experiment_input(e, 0)
@@ -436,6 +470,8 @@ static json_t *example_row(const rl_model *m)
 
 enum MHD_Result rl_route_help(rl_req *r, rl_served *sv, int swagger)
 {
+    enum MHD_Result reply;
+    if (rl_auth_endpoint(r, sv, &reply)) return reply;
     if (strcmp(r->method, "GET") != 0)
         return rl_reply_error(r, 405, "MethodNotAllowed", "the help takes GET");
     rl_model *m = NULL;

@@ -6,6 +6,13 @@
  * for blob uploads, streamed to a temporary file of the blob store); the last
  * callback routes. The completion notice writes the request's log line and
  * frees the rl_req.
+ *
+ * Limits (docs/api.md, "Limits"): libmicrohttpd bounds connections, idle
+ * time and each connection's memory (the request line and headers: over it
+ * it answers 414 or 431 itself); the first callback refuses a declared body
+ * over --max-body or --max-upload, body chunks past it are dropped and
+ * answered 413; rows and columns are rrs.c's. With a certificate and key it
+ * serves HTTPS only.
  */
 #include "http/internal.h"
 #include "base/crypto.h"
@@ -16,9 +23,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,11 +59,34 @@ const char *rl_query(rl_req *r, const char *key)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+/* Whether a Content-Type names JSON: application/json, text/json or a +json
+ * type, with any parameters. No Content-Type (or an empty one) is taken as
+ * JSON too: most clients send one, some scripts don't. */
+static int is_json_type(const char *ct)
+{
+    if (!ct) return 1;
+    size_t n = strcspn(ct, ";");
+    while (n && (*ct == ' ' || *ct == '\t')) ct++, n--;
+    while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t')) n--;
+    if (n == 0) return 1;
+    if ((n == 16 && !strncasecmp(ct, "application/json", n)) ||
+        (n == 9 && !strncasecmp(ct, "text/json", n)))
+        return 1;
+    return n > 6 && memchr(ct, '/', n) && !strncasecmp(ct + n - 5, "+json", 5);
+}
+
 json_t *rl_body_json(rl_req *r, enum MHD_Result *reply)
 {
     json_error_t je;
     if (!r->body.len) {
         *reply = rl_reply_error(r, 400, "MissingBody", "the request needs a JSON body");
+        return NULL;
+    }
+    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!is_json_type(ct)) {
+        *reply = rl_reply_error(r, 415, "UnsupportedContentType", "the body must be JSON: send "
+                                "Content-Type: application/json (got '%.100s')", ct);
         return NULL;
     }
     json_t *j = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &je);
@@ -72,6 +104,47 @@ json_t *rl_body_json(rl_req *r, enum MHD_Result *reply)
 }
 
 /* ---- first start ---- */
+
+/* Creates path if missing and makes it (and SQLite's -wal and -shm beside it,
+ * which take the database's mode) readable by the owner only. */
+static int private_file(const char *path, rl_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 || fchmod(fd, 0600) != 0) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        return rl_error_set(err, RL_EIO, "cannot create %s with mode 0600: %s", path,
+                            strerror(e));
+    }
+    close(fd);
+    static const char *const sides[] = {"-wal", "-shm"};
+    for (size_t i = 0; i < 2; i++) {
+        char side[4200];
+        snprintf(side, sizeof side, "%s%s", path, sides[i]);
+        if (chmod(side, 0600) != 0 && errno != ENOENT)
+            return rl_error_set(err, RL_EIO, "cannot make %s private (chmod 0600): %s", side,
+                                strerror(errno));
+    }
+    return RL_OK;
+}
+
+/* Reads a PEM file of --tls-cert or --tls-key. */
+static int read_pem(const char *path, const char *what, char **out, rl_error *err)
+{
+    size_t len = 0;
+    int rc = rl_file_read_all(path, out, &len, err);
+    if (rc) {
+        rl_error_wrap(err, "%s", what);
+        return rc;
+    }
+    if (!strstr(*out, "-----BEGIN ")) {
+        rl_free(*out);
+        *out = NULL;
+        return rl_error_set(err, RL_EFORMAT, "%s %s is not PEM (no -----BEGIN line)", what,
+                            path);
+    }
+    return RL_OK;
+}
 
 static int load_secret(rl_server *s, rl_error *err)
 {
@@ -141,6 +214,8 @@ int rl_server_open(const rl_server_config *cfg, rl_server **out, rl_error *err)
     if (!s->cfg.max_body) s->cfg.max_body = 16u << 20;
     if (!s->cfg.max_upload) s->cfg.max_upload = (size_t)1 << 30;
     if (!s->cfg.max_rows) s->cfg.max_rows = 100000;
+    if (!s->cfg.max_columns) s->cfg.max_columns = 10000;
+    if (!s->cfg.max_header_bytes) s->cfg.max_header_bytes = 64 * 1024;
     if (!s->cfg.max_connections) s->cfg.max_connections = 1024;
     if (!s->cfg.request_timeout) s->cfg.request_timeout = 60;
     if (!s->cfg.workers) s->cfg.workers = 1;
@@ -162,7 +237,20 @@ int rl_server_open(const rl_server_config *cfg, rl_server **out, rl_error *err)
     }
     if ((rc = rl_mkdir_p(cfg->data_dir, 1, err))) goto fail;
     char path[4096];
+    if (!cfg->tls_cert != !cfg->tls_key) {
+        rc = rl_error_set(err, RL_EINVAL, "HTTPS needs both --tls-cert and --tls-key");
+        goto fail;
+    }
+    if (cfg->tls_cert && ((rc = read_pem(cfg->tls_cert, "--tls-cert", &s->tls_cert, err)) ||
+                          (rc = read_pem(cfg->tls_key, "--tls-key", &s->tls_key, err))))
+        goto fail;
+    if (cfg->tls_cert && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        rc = rl_error_set(err, RL_EINVAL, "this libmicrohttpd was built without HTTPS support; "
+                          "drop --tls-cert and --tls-key or put a TLS proxy in front");
+        goto fail;
+    }
     snprintf(path, sizeof path, "%s/meta.db", cfg->data_dir);
+    if ((rc = private_file(path, err))) goto fail;
     if ((rc = rl_meta_open_sqlite(path, &s->meta, err))) goto fail;
     snprintf(path, sizeof path, "%s/blobs", cfg->data_dir);
     if ((rc = rl_blob_open_local(path, &s->blobs, err))) goto fail;
@@ -256,7 +344,9 @@ static enum MHD_Result route(rl_req *r)
         return rl_reply_error(r, 413, "BodyTooLarge", "the body is over the limit of %zu bytes",
                               r->limit);
     if (r->nseg == 1 && strcmp(r->seg[0], "health") == 0)
-        return rl_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+        return strcmp(r->method, "GET") && strcmp(r->method, "HEAD")
+                   ? rl_reply_error(r, 405, "MethodNotAllowed", "health takes GET")
+                   : rl_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
     if (r->nseg >= 1 && strcmp(r->seg[0], "storage") == 0) return rl_route_storage(r);
     if (r->nseg >= 5 && strcmp(r->seg[0], "workspaces") == 0 &&
         strcmp(r->seg[2], "services") == 0) {
@@ -268,7 +358,11 @@ static enum MHD_Result route(rl_req *r)
         }
         enum MHD_Result res;
         const char *what = r->seg[4];
-        if (r->nseg == 5 && !strcmp(what, "execute"))
+        const char *version = rl_query(r, "api-version");
+        if (version && strcmp(version, "2.0") != 0)
+            res = rl_reply_error(r, 400, "UnsupportedApiVersion", "api-version '%.40s' is not "
+                                 "supported; use api-version=2.0 (or leave it out)", version);
+        else if (r->nseg == 5 && !strcmp(what, "execute"))
             res = strcmp(r->method, "POST")
                       ? rl_reply_error(r, 405, "MethodNotAllowed", "execute takes POST")
                       : rl_route_rrs(r, sv);
@@ -347,13 +441,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void log_request(rl_server *s, const rl_req *r)
 {
     if (s->cfg.quiet) return;
-    char when[32];
+    char when[32], method[32];
     rl_iso_time(rl_now_ms(), when, sizeof when);
-    /* The path only: query strings may carry signed tokens. */
-    json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:f, s:I, s:I}", "time", when, "method",
-                          r->method ? r->method : "?", "path", r->path ? r->path : "", "status",
-                          r->status, "ms", (mono_s() - r->t0) * 1000.0, "in",
-                          (json_int_t)r->upload_len, "out", (json_int_t)r->sent);
+    snprintf(method, sizeof method, "%s", r->method ? r->method : "?");
+    rl_utf8_scrub(method);
+    /* The path only: query strings may carry signed tokens. It is the
+     * client's: JSON escapes its control characters, scrubbing its bytes
+     * that are not UTF-8. */
+    char *path = rl_strdup(r->path ? r->path : "");
+    if (path) rl_utf8_scrub(path);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:f, s:I, s:I}", "time", when, "method", method,
+                          "path", path ? path : "?", "status", r->status, "ms",
+                          (mono_s() - r->t0) * 1000.0, "in", (json_int_t)r->upload_len, "out",
+                          (json_int_t)r->sent);
+    rl_free(path);
     char *line = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(4)) : NULL;
     json_decref(j);
     if (!line) return;
@@ -419,25 +520,31 @@ int rl_server_start(rl_server *s, rl_error *err)
     if (inet_pton(AF_INET, s->cfg.host ? s->cfg.host : "127.0.0.1", &addr.sin_addr) != 1)
         return rl_error_set(err, RL_EINVAL, "cannot listen on '%s': give an IPv4 address such "
                             "as 127.0.0.1 or 0.0.0.0", s->cfg.host);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | (s->tls_cert ? MHD_USE_TLS : 0);
+    /* Without TLS the list ends before the key and certificate. */
     s->mhd = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.request_timeout,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_UNESCAPE_CALLBACK,
-        unescape, NULL, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->cfg.max_header_bytes,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+        s->tls_cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, s->tls_key,
+        MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert, MHD_OPTION_END);
     if (!s->mhd)
         return rl_error_set(err, RL_EIO, "cannot listen on %s:%d (is the port taken, or the "
-                            "address not this machine's?)",
-                            s->cfg.host ? s->cfg.host : "127.0.0.1", s->cfg.port);
+                            "address not this machine's?%s)",
+                            s->cfg.host ? s->cfg.host : "127.0.0.1", s->cfg.port,
+                            s->tls_cert ? " Or do the --tls-cert and --tls-key not match?" : "");
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : s->cfg.port;
     if (s->cfg.public_url)
         snprintf(s->public_url, sizeof s->public_url, "%s", s->cfg.public_url);
     else
-        snprintf(s->public_url, sizeof s->public_url, "http://%s:%d",
-                 s->cfg.host ? s->cfg.host : "127.0.0.1", s->port);
+        snprintf(s->public_url, sizeof s->public_url, "%s://%s:%d",
+                 s->tls_cert ? "https" : "http", s->cfg.host ? s->cfg.host : "127.0.0.1",
+                 s->port);
     size_t n = strlen(s->public_url);
     while (n && s->public_url[n - 1] == '/') s->public_url[--n] = '\0';
     if (pthread_create(&s->janitor, NULL, janitor, s) != 0)
@@ -481,5 +588,7 @@ void rl_server_free(rl_server *s)
     pthread_mutex_destroy(&s->janitor_lock);
     pthread_cond_destroy(&s->janitor_wake);
     rl_free(s->data_dir);
+    rl_free(s->tls_cert);
+    rl_free(s->tls_key);
     rl_free(s);
 }

@@ -9,6 +9,9 @@
  * rl_server_start (listening) -> rl_server_quiesce (stop accepting; in-flight
  * requests finish) -> rl_server_free (jobs checkpointed, stores closed).
  *
+ * With tls_cert and tls_key it serves HTTPS only (libmicrohttpd with GnuTLS)
+ * and the URLs it hands out start with https://.
+ *
  * Thread safety: the lifecycle functions belong to the main thread.
  */
 #ifndef RL_HTTP_SERVER_H
@@ -28,8 +31,13 @@ typedef struct rl_server_config {
     size_t max_body;          /* JSON bodies; 0: 16 MiB */
     size_t max_upload;        /* blob uploads; 0: 1 GiB */
     size_t max_rows;          /* rows in one RRS request; 0: 100000 */
+    size_t max_columns;       /* columns in one RRS request; 0: 10000 */
+    size_t max_header_bytes;  /* per-connection memory for request line and headers
+                                 (libmicrohttpd's connection memory limit); 0: 65536 */
     int max_connections;      /* 0: 1024 */
     int request_timeout;      /* seconds a connection may idle; 0: 60 */
+    const char *tls_cert;     /* PEM certificate (chain) file: serve HTTPS; NULL: HTTP */
+    const char *tls_key;      /* PEM private key file, with tls_cert */
     int quiet;                /* no request log */
     int preload;              /* RL_PRELOAD_*: which models load at start (defaults) */
     int model_idle_seconds;   /* unload models unused this long; 0: 600 */
@@ -39,10 +47,11 @@ enum { RL_PRELOAD_DEFAULTS = 0, RL_PRELOAD_ALL = 1, RL_PRELOAD_NONE = 2 };
 
 typedef struct rl_server rl_server;
 
-/* Opens the data directory: metadata (DIR/meta.db), blobs (DIR/blobs), the
- * secret (DIR/secret), and on first start the workspace "default" with its
- * token (RELEARN_ADMIN_TOKEN, else generated into DIR/admin-token, 0600).
- * Loads every endpoint's model. */
+/* Opens the data directory: metadata (DIR/meta.db, 0600), blobs (DIR/blobs),
+ * the secret (DIR/secret, 0600), and on first start the workspace "default"
+ * with its token (RELEARN_ADMIN_TOKEN, else generated into DIR/admin-token,
+ * 0600). Reads the TLS certificate and key if given. Loads every endpoint's
+ * model. */
 int rl_server_open(const rl_server_config *cfg, rl_server **out, rl_error *err);
 /* Starts listening and the job workers. */
 int rl_server_start(rl_server *s, rl_error *err);

@@ -280,12 +280,14 @@ static enum MHD_Result sign(rl_req *r)
     json_t *body = rl_body_json(r, &reply);
     if (!body) return reply;
     const char *path = json_string_value(json_object_get(body, "Path"));
-    const char *perms = json_string_value(json_object_get(body, "Permissions"));
+    json_t *pj = json_object_get(body, "Permissions");
+    const char *perms = json_string_value(pj);
     json_t *secs = json_object_get(body, "ExpirySeconds");
     json_int_t seconds = secs ? json_integer_value(secs) : 3600;
     rl_error err;
     char sas[RL_SAS_QUERY_MAX], tok[RL_SAS_QUERY_MAX + 100];
-    if (!path || (secs && !json_is_integer(secs)) || seconds < 1 || seconds > 366LL * 86400) {
+    if (!path || (pj && !perms) || (secs && !json_is_integer(secs)) || seconds < 1 ||
+        seconds > 366LL * 86400) {
         json_decref(body);
         return rl_reply_error(r, 400, "BadSignRequest", "give \"Path\" (container/path), "
                               "\"Permissions\" (letters of rwd) and \"ExpirySeconds\" (1 to "

@@ -20,11 +20,19 @@ static const char HELP[] =
     "  --public-url URL      base of the URLs handed out (http://HOST:PORT)\n"
     "  --threads N           HTTP threads (the number of cores)\n"
     "  --workers N           batch job workers (1)\n"
+    "  --tls-cert FILE       serve HTTPS with this PEM certificate (chain)...\n"
+    "  --tls-key FILE        ...and this PEM private key (both, or neither: HTTP)\n\n"
+    "Limits (over them: 413, or 414/431 for the request line and headers):\n"
     "  --max-body BYTES      largest JSON body (16777216)\n"
     "  --max-upload BYTES    largest blob upload (1073741824)\n"
     "  --max-rows N          most rows in one request-response call (100000)\n"
-    "  --max-connections N   most open connections (1024)\n"
-    "  --request-timeout S   seconds a connection may stay idle (60)\n"
+    "  --max-columns N       most columns in one request-response call (10000)\n"
+    "  --max-header-bytes B  memory per connection for the request line and headers\n"
+    "                        (65536; 16384 to 16777216)\n"
+    "  --max-connections N   most open connections (1024); more wait to be accepted\n"
+    "  --request-timeout S   seconds a connection may stay idle, e.g. a client\n"
+    "                        that stops sending (60)\n\n"
+    "Models and logging:\n"
     "  --preload-models WHICH  load at start: defaults (default endpoints), all, none\n"
     "  --model-idle-seconds S  unload a model unused this long (600); it reloads on use\n"
     "  --quiet               no request log\n\n"
@@ -66,6 +74,9 @@ int main(int argc, char **argv)
         {"public-url", required_argument, 0, 'u'}, {"threads", required_argument, 0, 't'},
         {"workers", required_argument, 0, 'w'},    {"max-body", required_argument, 0, 'b'},
         {"max-upload", required_argument, 0, 'U'}, {"max-rows", required_argument, 0, 'r'},
+        {"max-columns", required_argument, 0, 'C'},
+        {"max-header-bytes", required_argument, 0, 'H'},
+        {"tls-cert", required_argument, 0, 'X'},   {"tls-key", required_argument, 0, 'K'},
         {"max-connections", required_argument, 0, 'c'},
         {"request-timeout", required_argument, 0, 'T'},
         {"preload-models", required_argument, 0, 'P'},
@@ -115,6 +126,19 @@ int main(int argc, char **argv)
                 return usage_error("--max-rows takes 1 to 100000000, got '%s'", optarg);
             cfg.max_rows = (size_t)v;
             break;
+        case 'C':
+            if (parse_size(optarg, 1000000, &v) || !v)
+                return usage_error("--max-columns takes 1 to 1000000, got '%s'", optarg);
+            cfg.max_columns = (size_t)v;
+            break;
+        case 'H':
+            if (parse_size(optarg, 16u << 20, &v) || v < 16384)
+                return usage_error("--max-header-bytes takes 16384 to 16777216 bytes, got '%s'",
+                                   optarg);
+            cfg.max_header_bytes = (size_t)v;
+            break;
+        case 'X': cfg.tls_cert = optarg; break;
+        case 'K': cfg.tls_key = optarg; break;
         case 'c':
             if (parse_size(optarg, 100000, &v) || !v)
                 return usage_error("--max-connections takes 1 to 100000, got '%s'", optarg);
