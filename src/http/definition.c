@@ -332,6 +332,12 @@ static enum MHD_Result import(rl_req *r, const rl_service *svc, rl_endpoint *def
             goto out;
         }
         model_changes = !def->model_blob || strcmp(internal, def->model_blob) != 0;
+        /* The same bytes under another name are no change. */
+        rl_blob_info bi;
+        if (model_changes && def->model_sha256 &&
+            rl_blob_stat(s->blobs, internal, &bi, NULL) == RL_OK &&
+            !strcmp(bi.sha256, def->model_sha256))
+            model_changes = 0;
     }
     if (d.nproblems) {
         reply = rl_reply_error(r, 400, "InvalidDefinition", "%d problem%s:\n%s", d.nproblems,

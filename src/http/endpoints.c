@@ -136,18 +136,28 @@ static int schema_compatible(const rl_model *cur, const rl_model *m, rl_error *e
     return RL_OK;
 }
 
-/* The training job whose results name address, if any (into job, 33 bytes). */
-static void find_job(rl_server *s, const rl_service *svc, const char *address, char *job)
+/* The training job that produced the model at address, if known (into job,
+ * 33 bytes): the partner training service's job whose results name it, or
+ * the job an earlier history entry of the endpoint recorded for the same
+ * model file (a rollback, a refresh). */
+static void find_job(rl_server *s, const rl_service *svc, const char *endpoint,
+                     const char *address, char *job)
 {
     job[0] = '\0';
-    if (!svc->partner_id) return;
     rl_job *v = NULL;
     size_t n = 0;
-    if (rl_meta_job_list(s->meta, svc->partner_id, &v, &n, NULL)) return;
+    if (svc->partner_id && rl_meta_job_list(s->meta, svc->partner_id, &v, &n, NULL) == RL_OK) {
+        for (size_t i = n; i-- > 0 && !job[0];)
+            if (v[i].results_json && strstr(v[i].results_json, address))
+                snprintf(job, 33, "%s", v[i].id);
+        rl_job_list_free(v, n);
+    }
+    rl_history_entry *h = NULL;
+    if (job[0] || rl_meta_history_list(s->meta, svc->id, endpoint, &h, &n, NULL) != RL_OK) return;
     for (size_t i = n; i-- > 0 && !job[0];)
-        if (v[i].results_json && strstr(v[i].results_json, address))
-            snprintf(job, 33, "%s", v[i].id);
-    rl_job_list_free(v, n);
+        if (h[i].job_id && h[i].model_blob && !strcmp(h[i].model_blob, address))
+            snprintf(job, 33, "%s", h[i].job_id);
+    rl_history_list_free(h, n);
 }
 
 int rl_model_change_check(rl_server *s, const rl_service *svc, const char *endpoint,
@@ -218,10 +228,11 @@ int rl_model_change_commit(rl_server *s, const rl_service *svc, const char *endp
                            rl_history_action action, rl_error *err)
 {
     char job[33], pinned[RL_BLOB_ADDRESS_MAX + 1];
-    find_job(s, svc, internal, job);
+    find_job(s, svc, endpoint, internal, job);
     int rc = pin_model(s, svc, internal, sha256, pinned, sizeof pinned, err);
     if (rc) return rc;
     internal = pinned;
+    if (!job[0]) find_job(s, svc, endpoint, internal, job);
     json_t *describe = rl_model_describe(m);
     json_t *metrics = json_object_get(json_object_get(describe, "training"), "metrics");
     char *eval = metrics && !json_is_null(metrics)
@@ -392,10 +403,18 @@ static enum MHD_Result put_endpoint(rl_req *r, const rl_service *svc, rl_endpoin
     h.time = rl_now_ms();
     h.credential = (char *)"workspace token";
     h.action = RL_ACTION_PUBLISH;
+    /* The model it starts with keeps the evaluation and job it came with. */
+    rl_history_entry *dh = NULL;
+    size_t ndh = 0;
+    if (rl_meta_history_list(s->meta, svc->id, "default", &dh, &ndh, NULL) == RL_OK && ndh) {
+        h.evaluation_json = dh[ndh - 1].evaluation_json;
+        h.job_id = dh[ndh - 1].job_id;
+    }
     pthread_mutex_lock(&s->model_change);
     int rc = rl_meta_endpoint_create(s->meta, &ne, &h, &err);
     if (!rc) rc = rl_registry_put(s, svc, &ne, &err);
     pthread_mutex_unlock(&s->model_change);
+    rl_history_list_free(dh, ndh);
     reply = rc ? rl_reply_rl_error(r, &err, rc == RL_EEXIST ? "EndpointExists" : NULL)
                : rl_reply_json(r, 201, rl_endpoint_json(s, svc, &ne));
     rl_endpoint_free(def);

@@ -38,7 +38,10 @@ typedef struct rl_served {
     rl_service_kind kind;
     char primary_hash[65], secondary_hash[65];
     int max_concurrent;
-    atomic_int inflight;
+    atomic_int inflight;  /* calls in flight, counted on `calls` (see below) */
+    struct rl_served *calls; /* the entry that counts this endpoint's calls: itself,
+                                or the entry it replaced (referenced), so a refresh
+                                never resets the count */
     pthread_mutex_t lock; /* guards model, model_blob, version and experiment */
     rl_model *model;      /* predictive endpoints; NULL for training services */
     char *model_blob;

@@ -45,9 +45,15 @@ int rl_registry_init(rl_registry *g)
     return pthread_rwlock_init(&g->lock, NULL) ? RL_EINTERNAL : RL_OK;
 }
 
-static void served_free(rl_served *sv)
+static void served_free(rl_registry *g, rl_served *sv)
 {
     if (!sv) return;
+    if (sv->calls && sv->calls != sv) { /* the entry counting this endpoint's calls */
+        pthread_rwlock_wrlock(&g->lock);
+        long left = --sv->calls->refs;
+        pthread_rwlock_unlock(&g->lock);
+        if (left == 0) served_free(g, sv->calls);
+    }
     rl_free(sv->workspace_id);
     rl_free(sv->service_id);
     rl_free(sv->endpoint);
@@ -60,7 +66,7 @@ static void served_free(rl_served *sv)
 
 void rl_registry_fini(rl_registry *g)
 {
-    for (size_t i = 0; i < g->n; i++) served_free(g->items[i]);
+    for (size_t i = 0; i < g->n; i++) served_free(g, g->items[i]);
     rl_free(g->items);
     for (size_t i = 0; i < g->ncache; i++) {
         rl_model_unref(g->cache[i].model);
@@ -77,7 +83,7 @@ void rl_served_release(rl_server *s, rl_served *sv)
     pthread_rwlock_wrlock(&s->reg.lock);
     long left = --sv->refs;
     pthread_rwlock_unlock(&s->reg.lock);
-    if (left == 0) served_free(sv);
+    if (left == 0) served_free(&s->reg, sv);
 }
 
 rl_served *rl_registry_get(rl_server *s, const char *api_id)
@@ -333,6 +339,7 @@ int rl_registry_put(rl_server *s, const rl_service *svc, const rl_endpoint *ep, 
                                   &sv->experiment, err)))
         goto fail;
     atomic_init(&sv->last_used, rl_now_ms());
+    sv->calls = sv;
     sv->pinned = s->cfg.preload == RL_PRELOAD_ALL ||
                  (s->cfg.preload == RL_PRELOAD_DEFAULTS && ep->is_default);
     if (ep->model_blob) {
@@ -352,6 +359,10 @@ int rl_registry_put(rl_server *s, const rl_service *svc, const rl_endpoint *ep, 
     if (i < s->reg.n) {
         old = s->reg.items[i];
         s->reg.items[i] = sv;
+        /* Calls in flight on the replaced entry still count against the
+         * endpoint's MaxConcurrentCalls: keep counting on the same entry. */
+        sv->calls = old->calls;
+        sv->calls->refs++;
     } else {
         if (s->reg.n == s->reg.cap) {
             size_t cap = s->reg.cap ? s->reg.cap * 2 : 16;
@@ -368,10 +379,10 @@ int rl_registry_put(rl_server *s, const rl_service *svc, const rl_endpoint *ep, 
     }
     long left = old ? --old->refs : 1;
     pthread_rwlock_unlock(&s->reg.lock);
-    if (old && left == 0) served_free(old);
+    if (old && left == 0) served_free(&s->reg, old);
     return RL_OK;
 fail:
-    served_free(sv);
+    served_free(&s->reg, sv);
     return rc;
 }
 

@@ -335,7 +335,7 @@ static void count_call(rl_req *r)
         return;
     }
     r->call_sv = sv;
-    r->over_limit = atomic_fetch_add(&sv->inflight, 1) + 1 > sv->max_concurrent;
+    r->over_limit = atomic_fetch_add(&sv->calls->inflight, 1) + 1 > sv->max_concurrent;
 }
 
 static enum MHD_Result route(rl_req *r)
@@ -474,7 +474,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
     if (!r) return;
     log_request(s, r);
     if (r->call_sv) {
-        atomic_fetch_sub(&r->call_sv->inflight, 1);
+        atomic_fetch_sub(&r->call_sv->calls->inflight, 1);
         rl_served_release(s, r->call_sv);
     }
     rl_storage_upload_abort(r);
