@@ -129,12 +129,10 @@ static int token_client(const svc_opts *o, const char *base, long timeout, rl_cl
 /* Builds a request target from fmt, where "%s" inserts text as is, "%e" one
  * path segment percent-encoded (slashes too), "%p" a container/path encoded
  * segment by segment. *out belongs to the caller (rl_free). */
-static int target(char **out, rl_error *err, const char *fmt, ...)
+static int vtarget(char **out, rl_error *err, const char *fmt, va_list ap)
 {
     rl_buf b = RL_BUF_INIT;
-    va_list ap;
     int rc = rl_buf_append(&b, "", 0);
-    va_start(ap, fmt);
     for (const char *f = fmt; *f && !rc; f++) {
         if (*f != '%') {
             rc = rl_buf_putc(&b, *f);
@@ -151,13 +149,69 @@ static int target(char **out, rl_error *err, const char *fmt, ...)
             rl_free(e);
         }
     }
-    va_end(ap);
     if (rc) {
         rl_buf_fini(&b);
         return rl_error_set(err, RL_ENOMEM, "out of memory");
     }
     *out = rl_buf_take(&b, NULL);
     return RL_OK;
+}
+
+static int target(char **out, rl_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vtarget(out, err, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* One management call with the workspace token: method on the target made
+ * from fmt (as target() makes it) with body (borrowed, may be NULL). *ans
+ * (ans may be NULL) receives relearnd's answer, owned by the caller. With
+ * object set, an answer other than a JSON object is an error. */
+static int vtoken_call(const svc_opts *o, const char *method, const json_t *body, json_t **ans,
+                       int object, rl_error *err, const char *fmt, va_list ap)
+{
+    rl_client *cl = NULL;
+    char *t = NULL;
+    json_t *a = NULL;
+    int rc = token_client(o, NULL, CALL_TIMEOUT_S, &cl, err);
+    if (!rc) rc = vtarget(&t, err, fmt, ap);
+    if (!rc) rc = rl_client_json(cl, method, t, body, ans ? &a : NULL, NULL, err);
+    if (!rc && object && !json_is_object(a))
+        rc = rl_error_set(err, RL_EPARSE,
+                          "relearnd answered %s %s with something other than "
+                          "a JSON object",
+                          method, t);
+    if (!rc && ans) {
+        *ans = a;
+        a = NULL;
+    }
+    json_decref(a);
+    rl_free(t);
+    rl_client_free(cl);
+    return rc;
+}
+
+static int token_call(const svc_opts *o, const char *method, const json_t *body, json_t **ans,
+                      rl_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vtoken_call(o, method, body, ans, 0, err, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* GET with the workspace token whose answer must be a JSON object. */
+static int token_get_object(const svc_opts *o, json_t **ans, rl_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vtoken_call(o, "GET", NULL, ans, 1, err, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 /* Prints j (borrowed) as the command's --json output. A bare string (a job
@@ -170,6 +224,49 @@ static void print_json_borrowed(const json_t *j)
     }
     json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17) | JSON_ENCODE_ANY);
     fputc('\n', stdout);
+}
+
+/* The same for a value made for the output (json_pack...), which it
+ * releases. */
+static void print_json_take(json_t *j)
+{
+    print_json_borrowed(j);
+    json_decref(j);
+}
+
+/* The next option of subcommand cmd (argv[0] is its name) that is its own
+ * (set optind to 0 before the first call). Consumes the common options,
+ * prints help for --help (*done = 0) and a usage error for an unknown option
+ * (*done = 2). Returns the option, or -1 when there is none left or the
+ * command ends here (then *done >= 0; it is left alone otherwise). */
+static int next_opt(const char *cmd, const char *help, int argc, char **argv,
+                    const struct option *opts, svc_opts *o, int *done)
+{
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (common_opt(o, c)) continue;
+        if (c == 'h') {
+            fputs(help, stdout);
+            *done = 0;
+            return -1;
+        }
+        if (c == '?' || c == ':') {
+            *done = rl_cli_usage(cmd, "unknown option");
+            return -1;
+        }
+        return c;
+    }
+    return -1;
+}
+
+/* Checks that n positional arguments follow the options (else prints the
+ * usage error msg) and completes o from the environment. Returns -1 to go
+ * on, else the exit code. */
+static int args_done(const char *cmd, int argc, int n, const char *msg, svc_opts *o)
+{
+    if (argc - optind != n) return rl_cli_usage(cmd, "%s", msg);
+    opts_finish(o);
+    return -1;
 }
 
 static const char *jstr(const json_t *o, const char *key)
@@ -301,10 +398,9 @@ int rl_cmd_publish(int argc, char **argv)
     const char *name = NULL, *label = NULL, *learner = NULL, *desc = NULL, *exp_path = NULL;
     char *pname[MAX_MULTI], *pval[MAX_MULTI];
     size_t np = 0;
-    int c;
+    int c, r = -1;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (common_opt(&o, c)) continue;
+    while ((c = next_opt("publish", PUBLISH_HELP, argc, argv, opts, &o, &r)) != -1) {
         switch (c) {
         case 'n':
             name = optarg;
@@ -326,13 +422,9 @@ int rl_cmd_publish(int argc, char **argv)
         case 'x':
             exp_path = optarg;
             break;
-        case 'h':
-            fputs(PUBLISH_HELP, stdout);
-            return 0;
-        default:
-            return rl_cli_usage("publish", "unknown option");
         }
     }
+    if (r >= 0) return r;
     if (argc - optind != 1)
         return rl_cli_usage("publish", optind >= argc ? "DATA is required"
                                                       : "exactly one DATA file is expected");
@@ -448,27 +540,55 @@ static const char SERVICE_SHOW_HELP[] =
     "Shows a web service and its endpoints. With --json, relearnd's answer for\n"
     "the service with its endpoints added as \"Endpoints\".\n\n" COMMON_HELP;
 
-/* Parses the common options of a subcommand (argv[0] is its name), with
- * npos positional arguments expected. Returns -1 to go on, else an exit
- * code. */
-static int parse_simple(const char *cmd, const char *help, int argc, char **argv,
-                        const struct option *opts, svc_opts *o, int npos)
+/* Parses the common options of a subcommand (argv[0] is its name), and
+ * nothing else. Returns -1 to go on, else an exit code. */
+static int parse_common(const char *cmd, const char *help, int argc, char **argv, svc_opts *o)
 {
-    int c;
+    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
+    int r = -1;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (common_opt(o, c)) continue;
-        if (c == 'h') {
-            fputs(help, stdout);
-            return 0;
-        }
-        return rl_cli_usage(cmd, "unknown option");
-    }
+    while (next_opt(cmd, help, argc, argv, opts, o, &r) != -1)
+        continue; /* opts has none of its own */
+    return r;
+}
+
+/* The same with npos positional arguments expected, and o completed from
+ * the environment. */
+static int parse_simple(const char *cmd, const char *help, int argc, char **argv, svc_opts *o,
+                        int npos)
+{
+    int r = parse_common(cmd, help, argc, argv, o);
+    if (r >= 0) return r;
     if (argc - optind != npos && npos == 0) return rl_cli_usage(cmd, "expected no argument");
     if (argc - optind != npos)
         return rl_cli_usage(cmd, "expected %d argument%s", npos, npos == 1 ? "" : "s");
     opts_finish(o);
     return -1;
+}
+
+/* Prints relearnd's answer to a GET for a person; args are the command's
+ * positional arguments. */
+typedef void show_fn(const svc_opts *o, char **args, const json_t *ans);
+
+/* Runs a subcommand that takes npos (at most 2) positional arguments, GETs
+ * the target made from fmt with the workspace and them (as target() makes
+ * it) and prints the answer: as it is with --json, else through show. */
+static int get_and_show(const char *cmd, const char *help, int argc, char **argv, int npos,
+                        const char *fmt, show_fn *show)
+{
+    svc_opts o = {0};
+    int r = parse_simple(cmd, help, argc, argv, &o, npos);
+    if (r >= 0) return r;
+    char **args = argv + optind;
+    rl_error err;
+    rl_error_clear(&err);
+    json_t *ans = NULL;
+    int rc = token_call(&o, "GET", NULL, &ans, &err, fmt, o.workspace, npos > 0 ? args[0] : NULL,
+                        npos > 1 ? args[1] : NULL);
+    if (!rc && o.json) print_json_borrowed(ans);
+    if (!rc && !o.json) show(&o, args, ans);
+    json_decref(ans);
+    return rc ? rl_cli_fail(cmd, &err) : 0;
 }
 
 static void print_service_line(const json_t *s)
@@ -477,37 +597,24 @@ static void print_service_line(const json_t *s)
            jstr(s, "Name"));
 }
 
+static void show_services(const svc_opts *o, char **args, const json_t *ans)
+{
+    (void)args;
+    if (!json_array_size(ans)) {
+        printf("no web services in workspace %s; publish one with `relearn publish`\n",
+               o->workspace);
+        return;
+    }
+    printf("%-34s %-10s %-24s %s\n", "ID", "KIND", "CREATED", "NAME");
+    size_t i;
+    json_t *s;
+    json_array_foreach(ans, i, s) print_service_line(s);
+}
+
 static int service_list(int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
-    svc_opts o = {0};
-    int r = parse_simple("service list", SERVICE_LIST_HELP, argc, argv, opts, &o, 0);
-    if (r >= 0) return r;
-    rl_error err;
-    rl_error_clear(&err);
-    rl_client *cl = NULL;
-    char *t = NULL;
-    json_t *ans = NULL;
-    int rc = token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err);
-    if (!rc) rc = target(&t, &err, "/workspaces/%e/webservices", o.workspace);
-    if (!rc) rc = rl_client_json(cl, "GET", t, NULL, &ans, NULL, &err);
-    if (!rc) {
-        if (o.json) {
-            print_json_borrowed(ans);
-        } else if (!json_array_size(ans)) {
-            printf("no web services in workspace %s; publish one with `relearn publish`\n",
-                   o.workspace);
-        } else {
-            printf("%-34s %-10s %-24s %s\n", "ID", "KIND", "CREATED", "NAME");
-            size_t i;
-            json_t *s;
-            json_array_foreach(ans, i, s) print_service_line(s);
-        }
-    }
-    json_decref(ans);
-    rl_free(t);
-    rl_client_free(cl);
-    return rc ? rl_cli_fail("service list", &err) : 0;
+    return get_and_show("service list", SERVICE_LIST_HELP, argc, argv, 0,
+                        "/workspaces/%e/webservices", show_services);
 }
 
 static void print_endpoint(const json_t *e)
@@ -531,26 +638,17 @@ static void print_endpoint(const json_t *e)
 
 static int service_show(int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
     svc_opts o = {0};
-    int r = parse_simple("service show", SERVICE_SHOW_HELP, argc, argv, opts, &o, 1);
+    int r = parse_simple("service show", SERVICE_SHOW_HELP, argc, argv, &o, 1);
     if (r >= 0) return r;
     const char *id = argv[optind];
     rl_error err;
     rl_error_clear(&err);
-    rl_client *cl = NULL;
-    char *t = NULL, *te = NULL;
     json_t *svc = NULL, *eps = NULL;
-    int rc = token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err);
-    if (!rc) rc = target(&t, &err, "/workspaces/%e/webservices/%e", o.workspace, id);
-    if (!rc) rc = target(&te, &err, "/workspaces/%e/webservices/%e/endpoints", o.workspace, id);
-    if (!rc) rc = rl_client_json(cl, "GET", t, NULL, &svc, NULL, &err);
-    if (!rc) rc = rl_client_json(cl, "GET", te, NULL, &eps, NULL, &err);
-    if (!rc && !json_is_object(svc))
-        rc = rl_error_set(&err, RL_EPARSE,
-                          "relearnd answered GET %s with something other than "
-                          "a JSON object",
-                          t);
+    int rc = token_get_object(&o, &svc, &err, "/workspaces/%e/webservices/%e", o.workspace, id);
+    if (!rc)
+        rc = token_call(&o, "GET", NULL, &eps, &err, "/workspaces/%e/webservices/%e/endpoints",
+                        o.workspace, id);
     if (!rc) {
         if (json_object_set(svc, "Endpoints", eps ? eps : json_null()))
             rc = rl_error_set(&err, RL_ENOMEM, "out of memory");
@@ -571,9 +669,6 @@ static int service_show(int argc, char **argv)
     }
     json_decref(svc);
     json_decref(eps);
-    rl_free(t);
-    rl_free(te);
-    rl_client_free(cl);
     return rc ? rl_cli_fail("service show", &err) : 0;
 }
 
@@ -649,37 +744,19 @@ static int service_export(int argc, char **argv)
         {"out", required_argument, 0, 'o'}, COMMON_OPTS, {0, 0, 0, 0}};
     const char *cmd = "service export", *out = NULL;
     svc_opts o = {0};
-    int c;
+    int c, r = -1;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (common_opt(&o, c)) continue;
-        switch (c) {
-        case 'o':
-            out = optarg;
-            break;
-        case 'h':
-            fputs(SERVICE_EXPORT_HELP, stdout);
-            return 0;
-        default:
-            return rl_cli_usage(cmd, "unknown option");
-        }
-    }
-    if (argc - optind != 1) return rl_cli_usage(cmd, "the service ID is required");
-    opts_finish(&o);
+    while ((c = next_opt(cmd, SERVICE_EXPORT_HELP, argc, argv, opts, &o, &r)) != -1)
+        if (c == 'o') out = optarg;
+    if (r >= 0) return r;
+    if ((r = args_done(cmd, argc, 1, "the service ID is required", &o)) >= 0) return r;
     const char *id = argv[optind];
     rl_error err;
     rl_error_clear(&err);
-    rl_client *cl = NULL;
-    char *t = NULL, *text = NULL;
+    char *text = NULL;
     json_t *def = NULL;
-    int rc = token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err);
-    if (!rc) rc = target(&t, &err, "/workspaces/%e/webservices/%e/definition", o.workspace, id);
-    if (!rc) rc = rl_client_json(cl, "GET", t, NULL, &def, NULL, &err);
-    if (!rc && !json_is_object(def))
-        rc = rl_error_set(&err, RL_EPARSE,
-                          "relearnd answered GET %s with something other than "
-                          "a JSON object",
-                          t);
+    int rc = token_get_object(&o, &def, &err, "/workspaces/%e/webservices/%e/definition",
+                              o.workspace, id);
     if (!rc && out) {
         text = json_dumps(def, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
         if (!text) rc = rl_error_set(&err, RL_ENOMEM, "out of memory");
@@ -694,23 +771,18 @@ static int service_export(int argc, char **argv)
     if (!rc && (!out || o.json)) print_json_borrowed(def);
     free(text);
     json_decref(def);
-    rl_free(t);
-    rl_client_free(cl);
     return rc ? rl_cli_fail(cmd, &err) : 0;
 }
 
 /* import and update: the same PUT. */
 static int service_put_definition(int argc, char **argv, const char *cmd)
 {
-    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
     svc_opts o = {0};
-    int r = parse_simple(cmd, SERVICE_IMPORT_HELP, argc, argv, opts, &o, 2);
+    int r = parse_simple(cmd, SERVICE_IMPORT_HELP, argc, argv, &o, 2);
     if (r >= 0) return r;
     const char *id = argv[optind], *file = argv[optind + 1];
     rl_error err;
     rl_error_clear(&err);
-    rl_client *cl = NULL;
-    char *t = NULL;
     json_t *def = NULL, *ans = NULL;
     json_error_t je;
     int rc = RL_OK;
@@ -724,17 +796,15 @@ static int service_put_definition(int argc, char **argv, const char *cmd)
                           "%s is not a web-service definition: it needs "
                           "\"properties\" (write one with `relearn service export %s`)",
                           file, id);
-    if (!rc) rc = token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err);
-    if (!rc) rc = target(&t, &err, "/workspaces/%e/webservices/%e/definition", o.workspace, id);
-    if (!rc) rc = rl_client_json(cl, "PUT", t, def, &ans, NULL, &err);
+    if (!rc)
+        rc = token_call(&o, "PUT", def, &ans, &err, "/workspaces/%e/webservices/%e/definition",
+                        o.workspace, id);
     if (!rc && o.json) print_json_borrowed(ans);
     if (!rc && !o.json)
         printf("updated service %s (%s) from %s\n  trained model %s\n", id,
                jstr(json_object_get(ans, "properties"), "title"), file, definition_model_uri(ans));
     json_decref(def);
     json_decref(ans);
-    rl_free(t);
-    rl_client_free(cl);
     return rc ? rl_cli_fail(cmd, &err) : 0;
 }
 
@@ -774,43 +844,29 @@ static int key_regenerate(int argc, char **argv)
                                          {"which", required_argument, 0, 'w'},
                                          COMMON_OPTS,
                                          {0, 0, 0, 0}};
+    const char *cmd = "key regenerate", *endpoint = "default", *which = "primary";
     svc_opts o = {0};
-    const char *endpoint = "default", *which = "primary";
-    int c;
+    int c, r = -1;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (common_opt(&o, c)) continue;
-        switch (c) {
-        case 'e':
+    while ((c = next_opt(cmd, KEY_HELP, argc, argv, opts, &o, &r)) != -1) {
+        if (c == 'e') {
             endpoint = optarg;
-            break;
-        case 'w':
+        } else if (c == 'w') {
             if (strcmp(optarg, "primary") && strcmp(optarg, "secondary"))
-                return rl_cli_usage("key regenerate", "--which is primary or secondary, got '%s'",
-                                    optarg);
+                return rl_cli_usage(cmd, "--which is primary or secondary, got '%s'", optarg);
             which = optarg;
-            break;
-        case 'h':
-            fputs(KEY_HELP, stdout);
-            return 0;
-        default:
-            return rl_cli_usage("key regenerate", "unknown option");
         }
     }
-    if (argc - optind != 1) return rl_cli_usage("key regenerate", "SERVICE_ID is required");
-    opts_finish(&o);
+    if (r >= 0) return r;
+    if ((r = args_done(cmd, argc, 1, "SERVICE_ID is required", &o)) >= 0) return r;
     const char *id = argv[optind];
     rl_error err;
     rl_error_clear(&err);
-    rl_client *cl = NULL;
-    char *t = NULL;
     json_t *body = json_pack("{s:s}", "KeyName", which), *ans = NULL;
-    int rc = body ? token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err)
+    int rc = body ? token_call(&o, "POST", body, &ans, &err,
+                               "/workspaces/%e/webservices/%e/endpoints/%e/regeneratekeys",
+                               o.workspace, id, endpoint)
                   : rl_error_set(&err, RL_ENOMEM, "out of memory");
-    if (!rc)
-        rc = target(&t, &err, "/workspaces/%e/webservices/%e/endpoints/%e/regeneratekeys",
-                    o.workspace, id, endpoint);
-    if (!rc) rc = rl_client_json(cl, "POST", t, body, &ans, NULL, &err);
     if (!rc) {
         const char *k = jstr(ans, strcmp(which, "primary") ? "SecondaryKey" : "PrimaryKey");
         if (o.json) {
@@ -824,9 +880,7 @@ static int key_regenerate(int argc, char **argv)
     }
     json_decref(body);
     json_decref(ans);
-    rl_free(t);
-    rl_client_free(cl);
-    return rc ? rl_cli_fail("key regenerate", &err) : 0;
+    return rc ? rl_cli_fail(cmd, &err) : 0;
 }
 
 int rl_cmd_key(int argc, char **argv)
@@ -872,9 +926,8 @@ static const char BLOB_SIGN_HELP[] =
 
 static int blob_put(int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
     svc_opts o = {0};
-    int r = parse_simple("blob put", BLOB_PUT_HELP, argc, argv, opts, &o, 2);
+    int r = parse_simple("blob put", BLOB_PUT_HELP, argc, argv, &o, 2);
     if (r >= 0) return r;
     const char *local = argv[optind];
     char *path = argv[optind + 1];
@@ -908,18 +961,9 @@ static int blob_put(int argc, char **argv)
 
 static int blob_get(int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
     svc_opts o = {0};
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (common_opt(&o, c)) continue;
-        if (c == 'h') {
-            fputs(BLOB_GET_HELP, stdout);
-            return 0;
-        }
-        return rl_cli_usage("blob get", "unknown option");
-    }
+    int r = parse_common("blob get", BLOB_GET_HELP, argc, argv, &o);
+    if (r >= 0) return r;
     if (argc - optind < 1 || argc - optind > 2)
         return rl_cli_usage("blob get", "expected CONTAINER/PATH [LOCAL|-]");
     opts_finish(&o);
@@ -938,14 +982,11 @@ static int blob_get(int argc, char **argv)
     if (!rc) rc = target(&t, &err, "/storage/%p", path);
     if (!rc) rc = rl_client_download(cl, t, local, &size, &err);
     if (!rc && strcmp(local, "-")) {
-        if (o.json) {
-            json_t *j = json_pack("{s:s, s:s, s:I}", "Path", path, "Local", local, "Size",
-                                  (json_int_t)size);
-            print_json_borrowed(j);
-            json_decref(j);
-        } else {
+        if (o.json)
+            print_json_take(json_pack("{s:s, s:s, s:I}", "Path", path, "Local", local, "Size",
+                                      (json_int_t)size));
+        else
             printf("downloaded %s to %s (%llu bytes)\n", path, local, (unsigned long long)size);
-        }
     }
     rl_free(t);
     rl_client_free(cl);
@@ -954,9 +995,8 @@ static int blob_get(int argc, char **argv)
 
 static int blob_ls(int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
     svc_opts o = {0};
-    int r = parse_simple("blob ls", BLOB_LS_HELP, argc, argv, opts, &o, 1);
+    int r = parse_simple("blob ls", BLOB_LS_HELP, argc, argv, &o, 1);
     if (r >= 0) return r;
     char *arg = argv[optind];
     while (*arg == '/')
@@ -970,14 +1010,10 @@ static int blob_ls(int argc, char **argv)
     if (!*arg) return rl_cli_usage("blob ls", "expected CONTAINER[/PREFIX]");
     rl_error err;
     rl_error_clear(&err);
-    rl_client *cl = NULL;
-    char *t = NULL;
     json_t *ans = NULL;
-    int rc = token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err);
-    if (!rc)
-        rc = prefix && *prefix ? target(&t, &err, "/storage/%e?prefix=%e", arg, prefix)
-                               : target(&t, &err, "/storage/%e", arg);
-    if (!rc) rc = rl_client_json(cl, "GET", t, NULL, &ans, NULL, &err);
+    int rc = prefix && *prefix
+                 ? token_call(&o, "GET", NULL, &ans, &err, "/storage/%e?prefix=%e", arg, prefix)
+                 : token_call(&o, "GET", NULL, &ans, &err, "/storage/%e", arg);
     if (!rc && o.json) print_json_borrowed(ans);
     if (!rc && !o.json) {
         size_t i;
@@ -991,37 +1027,21 @@ static int blob_ls(int argc, char **argv)
         }
     }
     json_decref(ans);
-    rl_free(t);
-    rl_client_free(cl);
     return rc ? rl_cli_fail("blob ls", &err) : 0;
 }
 
 static int blob_rm(int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
     svc_opts o = {0};
-    int r = parse_simple("blob rm", BLOB_RM_HELP, argc, argv, opts, &o, 1);
+    int r = parse_simple("blob rm", BLOB_RM_HELP, argc, argv, &o, 1);
     if (r >= 0) return r;
     char *path = argv[optind];
     if (blob_path_arg("blob rm", &path)) return 2;
     rl_error err;
     rl_error_clear(&err);
-    rl_client *cl = NULL;
-    char *t = NULL;
-    int rc = token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err);
-    if (!rc) rc = target(&t, &err, "/storage/%p", path);
-    if (!rc) rc = rl_client_json(cl, "DELETE", t, NULL, NULL, NULL, &err);
-    if (!rc) {
-        if (o.json) {
-            json_t *j = json_pack("{s:s, s:b}", "Path", path, "Deleted", 1);
-            print_json_borrowed(j);
-            json_decref(j);
-        } else {
-            printf("deleted %s\n", path);
-        }
-    }
-    rl_free(t);
-    rl_client_free(cl);
+    int rc = token_call(&o, "DELETE", NULL, NULL, &err, "/storage/%p", path);
+    if (!rc && o.json) print_json_take(json_pack("{s:s, s:b}", "Path", path, "Deleted", 1));
+    if (!rc && !o.json) printf("deleted %s\n", path);
     return rc ? rl_cli_fail("blob rm", &err) : 0;
 }
 
@@ -1031,38 +1051,28 @@ static int blob_sign(int argc, char **argv)
                                          {"expiry-seconds", required_argument, 0, 'x'},
                                          COMMON_OPTS,
                                          {0, 0, 0, 0}};
+    const char *cmd = "blob sign", *perms = "r";
     svc_opts o = {0};
-    const char *perms = "r";
     unsigned long long expiry = 3600;
-    int c;
+    int c, r = -1;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (common_opt(&o, c)) continue;
-        switch (c) {
-        case 'p':
+    while ((c = next_opt(cmd, BLOB_SIGN_HELP, argc, argv, opts, &o, &r)) != -1) {
+        if (c == 'p') {
             if (!*optarg || strspn(optarg, "rwd") != strlen(optarg))
-                return rl_cli_usage("blob sign", "--permissions is made of r, w and d, got '%s'",
-                                    optarg);
+                return rl_cli_usage(cmd, "--permissions is made of r, w and d, got '%s'", optarg);
             perms = optarg;
-            break;
-        case 'x':
+        } else if (c == 'x') {
             if (rl_cli_parse_u64(optarg, &expiry) || expiry == 0 || expiry > 100000000ULL)
-                return rl_cli_usage("blob sign",
+                return rl_cli_usage(cmd,
                                     "--expiry-seconds must be 1 to 100000000, got "
                                     "'%s'",
                                     optarg);
-            break;
-        case 'h':
-            fputs(BLOB_SIGN_HELP, stdout);
-            return 0;
-        default:
-            return rl_cli_usage("blob sign", "unknown option");
         }
     }
-    if (argc - optind != 1) return rl_cli_usage("blob sign", "CONTAINER/PATH is required");
-    opts_finish(&o);
+    if (r >= 0) return r;
+    if ((r = args_done(cmd, argc, 1, "CONTAINER/PATH is required", &o)) >= 0) return r;
     char *path = argv[optind];
-    if (blob_path_arg("blob sign", &path)) return 2;
+    if (blob_path_arg(cmd, &path)) return 2;
     rl_error err;
     rl_error_clear(&err);
     rl_client *cl = NULL;
@@ -1087,7 +1097,7 @@ static int blob_sign(int argc, char **argv)
     json_decref(ans);
     rl_free(t);
     rl_client_free(cl);
-    return rc ? rl_cli_fail("blob sign", &err) : 0;
+    return rc ? rl_cli_fail(cmd, &err) : 0;
 }
 
 int rl_cmd_blob(int argc, char **argv)
@@ -1241,12 +1251,11 @@ static int endpoint_key(const svc_opts *o, const service_ref *s, char **out, rl_
                             "job commands need the endpoint key: pass --key KEY "
                             "or set RELEARN_KEY (`relearn service show ID` shows the keys)%s",
                             s->id ? ", or give the workspace token to look it up" : "");
-    rl_client *cl = NULL;
-    char *t = NULL;
+    svc_opts ob = *o; /* relearnd where the service is */
+    if (s->base) ob.url = s->base;
     json_t *ep = NULL;
-    int rc = token_client(o, s->base, CALL_TIMEOUT_S, &cl, err);
-    if (!rc) rc = target(&t, err, "/workspaces/%e/webservices/%e/endpoints/default", s->ws, s->id);
-    if (!rc) rc = rl_client_json(cl, "GET", t, NULL, &ep, NULL, err);
+    int rc = token_call(&ob, "GET", NULL, &ep, err,
+                        "/workspaces/%e/webservices/%e/endpoints/default", s->ws, s->id);
     if (rc) rl_error_wrap(err, "looking up the key of service %s (or pass --key)", s->id);
     const char *k = json_string_value(json_object_get(ep, "PrimaryKey"));
     if (!rc && !k)
@@ -1256,8 +1265,6 @@ static int endpoint_key(const svc_opts *o, const service_ref *s, char **out, rl_
                           s->id);
     if (!rc && !(*out = rl_strdup(k))) rc = rl_error_set(err, RL_ENOMEM, "out of memory");
     json_decref(ep);
-    rl_free(t);
-    rl_client_free(cl);
     return rc;
 }
 
@@ -1272,6 +1279,16 @@ static int key_client(const svc_opts *o, const service_ref *s, long timeout, rl_
     rc = rl_client_new(&co, out, err);
     rl_free(key);
     return rc;
+}
+
+/* Resolves service (--service or SERVICE) into *s and opens a client for its
+ * BES with the endpoint key: what every job command starts with. *s is
+ * filled even on failure (service_ref_fini it). */
+static int job_client(const svc_opts *o, const char *service, service_ref *s, rl_client **out,
+                      rl_error *err)
+{
+    int rc = resolve_service(o, service, s, err);
+    return rc ? rc : key_client(o, s, CALL_TIMEOUT_S, out, err);
 }
 
 /* Uploads a local file for input NAME to jobs/<random>/NAME.<ext>; *blob
@@ -1306,10 +1323,9 @@ static int parse_job(const char *cmd, const char *help, int argc, char **argv,
                      const struct option *opts, svc_opts *o, const char **service, int npos,
                      double *timeout, double *interval)
 {
-    int c;
+    int c, r = -1;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (common_opt(o, c)) continue;
+    while ((c = next_opt(cmd, help, argc, argv, opts, o, &r)) != -1) {
         double v;
         switch (c) {
         case OPT_SERVICE:
@@ -1323,13 +1339,9 @@ static int parse_job(const char *cmd, const char *help, int argc, char **argv,
                                     c == 'i' ? " (at least 0.05)" : "", optarg);
             *(c == 't' ? timeout : interval) = v;
             break;
-        case 'h':
-            fputs(help, stdout);
-            return 0;
-        default:
-            return rl_cli_usage(cmd, "unknown option");
         }
     }
+    if (r >= 0) return r;
     if (argc - optind != npos)
         return rl_cli_usage(cmd, npos ? "the job ID is required" : "expected no argument");
     if (!*service) return rl_cli_usage(cmd, "--service is required (an ApiLocation or an id)");
@@ -1370,11 +1382,10 @@ static int job_submit(int argc, char **argv)
     char *in_n[MAX_MULTI], *in_v[MAX_MULTI], *out_n[MAX_MULTI], *out_v[MAX_MULTI];
     char *p_n[MAX_MULTI], *p_v[MAX_MULTI];
     size_t nin = 0, nout = 0, np = 0;
-    int start = 0, c;
+    int start = 0, c, r = -1;
     const char *cmd = "job submit";
     optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (common_opt(&o, c)) continue;
+    while ((c = next_opt(cmd, JOB_SUBMIT_HELP, argc, argv, opts, &o, &r)) != -1) {
         switch (c) {
         case 'I':
             if (nin == MAX_MULTI) return rl_cli_usage(cmd, "too many --input options");
@@ -1398,16 +1409,11 @@ static int job_submit(int argc, char **argv)
         case 's':
             start = 1;
             break;
-        case 'h':
-            fputs(JOB_SUBMIT_HELP, stdout);
-            return 0;
-        default:
-            return rl_cli_usage(cmd, "unknown option");
         }
     }
-    if (argc - optind != 1)
-        return rl_cli_usage(cmd, "SERVICE (an ApiLocation or an id) is required");
-    opts_finish(&o);
+    if (r >= 0) return r;
+    if ((r = args_done(cmd, argc, 1, "SERVICE (an ApiLocation or an id) is required", &o)) >= 0)
+        return r;
     for (size_t i = 0; i < nin; i++)
         if (in_v[i][0] == '@' && !in_v[i][1])
             return rl_cli_usage(cmd, "--input %s=@ needs a file name after '@'", in_n[i]);
@@ -1420,10 +1426,9 @@ static int job_submit(int argc, char **argv)
     char *t = NULL, *ts = NULL;
     json_t *body = NULL, *ans = NULL;
     const char *id = NULL;
-    int rc = resolve_service(&o, argv[optind], &s, &err);
-    if (rc) goto done;
     /* Check the key before uploading anything. */
-    if ((rc = key_client(&o, &s, CALL_TIMEOUT_S, &cl, &err))) goto done;
+    int rc = job_client(&o, argv[optind], &s, &cl, &err);
+    if (rc) goto done;
     body = json_pack("{s:{}, s:{}, s:{}}", "Inputs", "Outputs", "GlobalParameters");
     if (!body) goto oom;
     for (size_t i = 0; i < nin; i++) {
@@ -1459,13 +1464,11 @@ static int job_submit(int argc, char **argv)
             goto done;
         }
     }
-    if (o.json) {
-        json_t *j = json_pack("{s:s, s:s, s:b}", "Id", id, "ApiLocation", s.api, "Started", start);
-        print_json_borrowed(j);
-        json_decref(j);
-    } else {
+    if (o.json)
+        print_json_take(
+            json_pack("{s:s, s:s, s:b}", "Id", id, "ApiLocation", s.api, "Started", start));
+    else
         printf("%s\n", id);
-    }
     goto done;
 oom:
     rc = rl_error_set(&err, RL_ENOMEM, "out of memory");
@@ -1497,24 +1500,20 @@ static int job_one(int argc, char **argv, const char *cmd, const char *help, con
     rl_client *cl = NULL;
     char *t = NULL;
     json_t *ans = NULL;
-    int rc = resolve_service(&o, service, &s, &err);
-    if (!rc) rc = key_client(&o, &s, CALL_TIMEOUT_S, &cl, &err);
+    int rc = job_client(&o, service, &s, &cl, &err);
     if (!rc) rc = target(&t, &err, "%s/jobs/%e%s%s", s.api, id, suffix, API);
     if (!rc) rc = rl_client_json(cl, method, t, NULL, &ans, NULL, &err);
     if (!rc) {
         int is_status = !strcmp(method, "GET");
-        if (o.json && is_status) {
+        if (o.json && is_status)
             print_json_borrowed(ans);
-        } else if (o.json) {
-            json_t *j = json_pack("{s:s, s:b}", "Id", id,
-                                  strcmp(method, "DELETE") ? "Started" : "Cancelled", 1);
-            print_json_borrowed(j);
-            json_decref(j);
-        } else if (is_status) {
+        else if (o.json)
+            print_json_take(json_pack("{s:s, s:b}", "Id", id,
+                                      strcmp(method, "DELETE") ? "Started" : "Cancelled", 1));
+        else if (is_status)
             print_status(id, ans);
-        } else {
+        else
             printf("%s job %s\n", strcmp(method, "DELETE") ? "started" : "cancelled", id);
-        }
     }
     json_decref(ans);
     rl_free(t);
@@ -1551,8 +1550,7 @@ static int job_list(int argc, char **argv)
     rl_client *cl = NULL;
     char *t = NULL;
     json_t *ans = NULL;
-    int rc = resolve_service(&o, service, &s, &err);
-    if (!rc) rc = key_client(&o, &s, CALL_TIMEOUT_S, &cl, &err);
+    int rc = job_client(&o, service, &s, &cl, &err);
     if (!rc) rc = target(&t, &err, "%s/jobs%s", s.api, API);
     if (!rc) rc = rl_client_json(cl, "GET", t, NULL, &ans, NULL, &err);
     if (!rc && o.json) print_json_borrowed(ans);
@@ -1624,8 +1622,7 @@ static int job_wait(int argc, char **argv)
     int tty = isatty(STDERR_FILENO), last_pct = -1, drawn = 0;
     char last_status[32] = "";
     double t0 = rl_cli_now_s(), failing_since = -1;
-    int rc = resolve_service(&o, service, &s, &err);
-    if (!rc) rc = key_client(&o, &s, CALL_TIMEOUT_S, &cl, &err);
+    int rc = job_client(&o, service, &s, &cl, &err);
     if (!rc) rc = target(&t, &err, "%s/jobs/%e%s", s.api, id, API);
     while (!rc) {
         json_decref(st);
@@ -1784,11 +1781,11 @@ static const char ENDPOINT_ROLLBACK_HELP[] =
     "                       history`)\n" COMMON_HELP;
 
 /* The target of endpoint name of service id, with suffix ("" or "/history"...). */
-static int endpoint_target(const svc_opts *o, const char *id, const char *name, const char *suffix,
-                           char **out, rl_error *err)
+static int endpoint_req(const svc_opts *o, const char *method, const char *id, const char *name,
+                        const char *suffix, const json_t *body, json_t **ans, rl_error *err)
 {
-    return target(out, err, "/workspaces/%e/webservices/%e/endpoints/%e%s", o->workspace, id, name,
-                  suffix);
+    return token_call(o, method, body, ans, err, "/workspaces/%e/webservices/%e/endpoints/%e%s",
+                      o->workspace, id, name, suffix);
 }
 
 static void print_endpoint_full(const json_t *e)
@@ -1813,17 +1810,13 @@ static const char *endpoint_model(const json_t *e)
 /* Runs one management call on an endpoint and prints the endpoint object it
  * answers (what says how: "added", "refreshed"...). */
 static int endpoint_call(const char *cmd, const svc_opts *o, const char *id, const char *name,
-                         const char *method, const char *suffix, const json_t *body,
-                         const char *what)
+                         const char *method, const char *suffix, json_t *body, const char *what)
 {
     rl_error err;
     rl_error_clear(&err);
-    rl_client *cl = NULL;
-    char *t = NULL;
     json_t *ans = NULL;
-    int rc = token_client(o, NULL, CALL_TIMEOUT_S, &cl, &err);
-    if (!rc) rc = endpoint_target(o, id, name, suffix, &t, &err);
-    if (!rc) rc = rl_client_json(cl, method, t, body, &ans, NULL, &err);
+    int rc = body ? endpoint_req(o, method, id, name, suffix, body, &ans, &err)
+                  : rl_error_set(&err, RL_ENOMEM, "out of memory");
     if (!rc && o->json) print_json_borrowed(ans);
     if (!rc && !o->json) {
         printf("%s endpoint %s of service %s", what, name, id);
@@ -1835,8 +1828,7 @@ static int endpoint_call(const char *cmd, const svc_opts *o, const char *id, con
         if (json_is_object(ans)) print_endpoint_full(ans);
     }
     json_decref(ans);
-    rl_free(t);
-    rl_client_free(cl);
+    json_decref(body);
     return rc ? rl_cli_fail(cmd, &err) : 0;
 }
 
@@ -1850,11 +1842,10 @@ static int endpoint_add(int argc, char **argv)
                                          {0, 0, 0, 0}};
     const char *cmd = "endpoint add", *desc = NULL, *throttle = NULL;
     unsigned long long max_calls = 0;
-    int update = 0, c;
+    int update = 0, c, r = -1;
     svc_opts o = {0};
     optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (common_opt(&o, c)) continue;
+    while ((c = next_opt(cmd, ENDPOINT_ADD_HELP, argc, argv, opts, &o, &r)) != -1) {
         switch (c) {
         case 'd':
             desc = optarg;
@@ -1872,15 +1863,10 @@ static int endpoint_add(int argc, char **argv)
         case 'u':
             update = 1;
             break;
-        case 'h':
-            fputs(ENDPOINT_ADD_HELP, stdout);
-            return 0;
-        default:
-            return rl_cli_usage(cmd, "unknown option");
         }
     }
-    if (argc - optind != 2) return rl_cli_usage(cmd, "expected SERVICE NAME");
-    opts_finish(&o);
+    if (r >= 0) return r;
+    if ((r = args_done(cmd, argc, 2, "expected SERVICE NAME", &o)) >= 0) return r;
     const char *id = argv[optind], *name = argv[optind + 1];
     rl_error err;
     rl_error_clear(&err);
@@ -1894,119 +1880,74 @@ static int endpoint_add(int argc, char **argv)
         json_object_set_new(body, "MaxConcurrentCalls", json_integer((json_int_t)max_calls)))
         rc = rl_error_set(&err, RL_ENOMEM, "out of memory");
     if (!rc && !update) { /* PUT would change an existing one: look first */
-        rl_client *cl = NULL;
-        char *t = NULL;
         rl_error e1;
         rl_error_clear(&e1);
-        rc = token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err);
-        if (!rc) rc = endpoint_target(&o, id, name, "", &t, &err);
-        int found = rc ? rc : rl_client_json(cl, "GET", t, NULL, NULL, NULL, &e1);
-        if (!rc && found == RL_OK) {
+        int found = endpoint_req(&o, "GET", id, name, "", NULL, NULL, &e1);
+        if (found == RL_OK) {
             rc = rl_error_set(&err, RL_EEXIST,
                               "service %s has an endpoint '%s' already; pass "
                               "--update to change its settings, or choose another name",
                               id, name);
-        } else if (!rc && found != RL_ENOTFOUND) { /* no such service, no access... */
+        } else if (found != RL_ENOTFOUND) { /* no token, no such service, no access... */
             err = e1;
             rc = found;
         }
-        rl_free(t);
-        rl_client_free(cl);
     }
     if (rc) {
         json_decref(body);
         return rl_cli_fail(cmd, &err);
     }
-    int r = endpoint_call(cmd, &o, id, name, "PUT", "", body, update ? "saved" : "added");
-    json_decref(body);
-    return r;
+    return endpoint_call(cmd, &o, id, name, "PUT", "", body, update ? "saved" : "added");
+}
+
+static void show_endpoints(const svc_opts *o, char **args, const json_t *ans)
+{
+    (void)o;
+    (void)args;
+    printf("%-24s %7s %8s %-8s %s\n", "NAME", "VERSION", "MAXCALLS", "THROTTLE", "MODEL");
+    size_t i;
+    json_t *e;
+    json_array_foreach(ans, i, e)
+    {
+        printf("%-24s %7lld %8lld %-8s %s\n", jstr(e, "Name"),
+               (long long)json_integer_value(json_object_get(e, "Version")),
+               (long long)json_integer_value(json_object_get(e, "MaxConcurrentCalls")),
+               jstr(e, "ThrottleLevel"), endpoint_model(e));
+    }
 }
 
 static int endpoint_list(int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
-    svc_opts o = {0};
-    int r = parse_simple("endpoint list", ENDPOINT_LIST_HELP, argc, argv, opts, &o, 1);
-    if (r >= 0) return r;
-    const char *id = argv[optind];
-    rl_error err;
-    rl_error_clear(&err);
-    rl_client *cl = NULL;
-    char *t = NULL;
-    json_t *ans = NULL;
-    int rc = token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err);
-    if (!rc) rc = target(&t, &err, "/workspaces/%e/webservices/%e/endpoints", o.workspace, id);
-    if (!rc) rc = rl_client_json(cl, "GET", t, NULL, &ans, NULL, &err);
-    if (!rc && o.json) print_json_borrowed(ans);
-    if (!rc && !o.json) {
-        printf("%-24s %7s %8s %-8s %s\n", "NAME", "VERSION", "MAXCALLS", "THROTTLE", "MODEL");
-        size_t i;
-        json_t *e;
-        json_array_foreach(ans, i, e)
-        {
-            printf("%-24s %7lld %8lld %-8s %s\n", jstr(e, "Name"),
-                   (long long)json_integer_value(json_object_get(e, "Version")),
-                   (long long)json_integer_value(json_object_get(e, "MaxConcurrentCalls")),
-                   jstr(e, "ThrottleLevel"), endpoint_model(e));
-        }
-    }
-    json_decref(ans);
-    rl_free(t);
-    rl_client_free(cl);
-    return rc ? rl_cli_fail("endpoint list", &err) : 0;
+    return get_and_show("endpoint list", ENDPOINT_LIST_HELP, argc, argv, 1,
+                        "/workspaces/%e/webservices/%e/endpoints", show_endpoints);
+}
+
+static void show_endpoint(const svc_opts *o, char **args, const json_t *ans)
+{
+    (void)o;
+    printf("service %s", args[0]);
+    print_endpoint_full(ans);
 }
 
 static int endpoint_show(int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
-    svc_opts o = {0};
-    int r = parse_simple("endpoint show", ENDPOINT_SHOW_HELP, argc, argv, opts, &o, 2);
-    if (r >= 0) return r;
-    rl_error err;
-    rl_error_clear(&err);
-    rl_client *cl = NULL;
-    char *t = NULL;
-    json_t *ans = NULL;
-    int rc = token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err);
-    if (!rc) rc = endpoint_target(&o, argv[optind], argv[optind + 1], "", &t, &err);
-    if (!rc) rc = rl_client_json(cl, "GET", t, NULL, &ans, NULL, &err);
-    if (!rc && o.json) print_json_borrowed(ans);
-    if (!rc && !o.json) {
-        printf("service %s", argv[optind]);
-        print_endpoint_full(ans);
-    }
-    json_decref(ans);
-    rl_free(t);
-    rl_client_free(cl);
-    return rc ? rl_cli_fail("endpoint show", &err) : 0;
+    return get_and_show("endpoint show", ENDPOINT_SHOW_HELP, argc, argv, 2,
+                        "/workspaces/%e/webservices/%e/endpoints/%e", show_endpoint);
 }
 
 static int endpoint_rm(int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
     svc_opts o = {0};
-    int r = parse_simple("endpoint rm", ENDPOINT_RM_HELP, argc, argv, opts, &o, 2);
+    int r = parse_simple("endpoint rm", ENDPOINT_RM_HELP, argc, argv, &o, 2);
     if (r >= 0) return r;
     const char *id = argv[optind], *name = argv[optind + 1];
     rl_error err;
     rl_error_clear(&err);
-    rl_client *cl = NULL;
-    char *t = NULL;
-    int rc = token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err);
-    if (!rc) rc = endpoint_target(&o, id, name, "", &t, &err);
-    if (!rc) rc = rl_client_json(cl, "DELETE", t, NULL, NULL, NULL, &err);
-    if (!rc) {
-        if (o.json) {
-            json_t *j =
-                json_pack("{s:s, s:s, s:b}", "WebServiceId", id, "Name", name, "Deleted", 1);
-            print_json_borrowed(j);
-            json_decref(j);
-        } else {
-            printf("deleted endpoint %s of service %s\n", name, id);
-        }
-    }
-    rl_free(t);
-    rl_client_free(cl);
+    int rc = endpoint_req(&o, "DELETE", id, name, "", NULL, NULL, &err);
+    if (!rc && o.json)
+        print_json_take(
+            json_pack("{s:s, s:s, s:b}", "WebServiceId", id, "Name", name, "Deleted", 1));
+    if (!rc && !o.json) printf("deleted endpoint %s of service %s\n", name, id);
     return rc ? rl_cli_fail("endpoint rm", &err) : 0;
 }
 
@@ -2016,32 +1957,14 @@ static int endpoint_refresh(int argc, char **argv)
         {"overwrite-resources", no_argument, 0, 'w'}, COMMON_OPTS, {0, 0, 0, 0}};
     const char *cmd = "endpoint refresh";
     svc_opts o = {0};
-    int overwrite = 0, c;
+    int overwrite = 0, c, r = -1;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (common_opt(&o, c)) continue;
-        if (c == 'w') {
-            overwrite = 1;
-            continue;
-        }
-        if (c == 'h') {
-            fputs(ENDPOINT_REFRESH_HELP, stdout);
-            return 0;
-        }
-        return rl_cli_usage(cmd, "unknown option");
-    }
-    if (argc - optind != 2) return rl_cli_usage(cmd, "expected SERVICE NAME");
-    opts_finish(&o);
-    json_t *body = json_pack("{s:b}", "OverwriteResources", overwrite);
-    if (!body) {
-        rl_error err;
-        rl_error_set(&err, RL_ENOMEM, "out of memory");
-        return rl_cli_fail(cmd, &err);
-    }
-    int r = endpoint_call(cmd, &o, argv[optind], argv[optind + 1], "POST", "/refresh", body,
-                          "refreshed");
-    json_decref(body);
-    return r;
+    while ((c = next_opt(cmd, ENDPOINT_REFRESH_HELP, argc, argv, opts, &o, &r)) != -1)
+        if (c == 'w') overwrite = 1;
+    if (r >= 0) return r;
+    if ((r = args_done(cmd, argc, 2, "expected SERVICE NAME", &o)) >= 0) return r;
+    return endpoint_call(cmd, &o, argv[optind], argv[optind + 1], "POST", "/refresh",
+                         json_pack("{s:b}", "OverwriteResources", overwrite), "refreshed");
 }
 
 /* {"BaseLocation", "RelativeLocation", "SasBlobToken"} of --location (a URL
@@ -2110,10 +2033,9 @@ static int endpoint_update_resource(int argc, char **argv)
     const char *cmd = "endpoint update-resource", *resource = NULL, *token = NULL;
     char *loc = NULL;
     svc_opts o = {0};
-    int c;
+    int c, r = -1;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (common_opt(&o, c)) continue;
+    while ((c = next_opt(cmd, ENDPOINT_UPDATE_HELP, argc, argv, opts, &o, &r)) != -1) {
         switch (c) {
         case 'l':
             loc = optarg;
@@ -2124,43 +2046,30 @@ static int endpoint_update_resource(int argc, char **argv)
         case 's':
             token = optarg;
             break;
-        case 'h':
-            fputs(ENDPOINT_UPDATE_HELP, stdout);
-            return 0;
-        default:
-            return rl_cli_usage(cmd, "unknown option");
         }
     }
-    if (argc - optind != 2) return rl_cli_usage(cmd, "expected SERVICE NAME");
+    if (r >= 0) return r;
+    if ((r = args_done(cmd, argc, 2, "expected SERVICE NAME", &o)) >= 0) return r;
     if (!loc) return rl_cli_usage(cmd, "--location is required");
-    opts_finish(&o);
     const char *id = argv[optind], *name = argv[optind + 1];
     json_t *location = location_arg(cmd, loc, token);
     if (!location) return 2;
     rl_error err;
     rl_error_clear(&err);
-    rl_client *cl = NULL;
-    char *t = NULL;
     json_t *svc = NULL, *body = NULL;
     int rc = RL_OK;
     if (!resource) { /* the service's one updatable resource */
-        rc = token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err);
-        if (!rc) rc = target(&t, &err, "/workspaces/%e/webservices/%e", o.workspace, id);
-        if (!rc) rc = rl_client_json(cl, "GET", t, NULL, &svc, NULL, &err);
+        rc = token_call(&o, "GET", NULL, &svc, &err, "/workspaces/%e/webservices/%e", o.workspace,
+                        id);
         if (rc) rl_error_wrap(&err, "looking up the resource name of service %s", id);
         /* A training service has none: relearnd says so. */
         resource = jstr(svc, "ResourceName");
     }
-    if (!rc) {
+    if (!rc)
         body = json_pack("{s:[{s:s, s:O}]}", "Resources", "Name", resource, "Location", location);
-        if (!body) rc = rl_error_set(&err, RL_ENOMEM, "out of memory");
-    }
-    rl_free(t);
-    rl_client_free(cl);
-    int r = rc ? rl_cli_fail(cmd, &err)
-               : endpoint_call(cmd, &o, id, name, "PATCH", "", body, "updated");
+    r = rc ? rl_cli_fail(cmd, &err)
+           : endpoint_call(cmd, &o, id, name, "PATCH", "", body, "updated");
     json_decref(svc);
-    json_decref(body);
     json_decref(location);
     return r;
 }
@@ -2180,44 +2089,33 @@ static void headline_metric(const json_t *ev, char *out, size_t size)
     }
 }
 
+static void show_history(const svc_opts *o, char **args, const json_t *ans)
+{
+    (void)o;
+    (void)args;
+    printf("%-4s %-20s %-17s %-32s %s\n", "SEQ", "TIME", "ACTION", "JOB", "MODEL");
+    size_t i;
+    json_t *h;
+    json_array_foreach(ans, i, h)
+    {
+        const json_t *m = json_object_get(h, "Model");
+        char metric[64];
+        headline_metric(json_object_get(h, "Evaluation"), metric, sizeof metric);
+        printf("%-4lld %-20s %-17s %-32s %s\n",
+               (long long)json_integer_value(json_object_get(h, "Seq")), jstr(h, "Time"),
+               jstr(h, "Action"), *jstr(h, "JobId") ? jstr(h, "JobId") : "-",
+               json_is_object(m) ? jstr(m, "RelativeLocation") : "-");
+        printf("     by %s", jstr(h, "Credential"));
+        if (json_is_object(m)) printf(", sha256 %s", jstr(m, "Sha256"));
+        if (*metric) printf(", %s", metric);
+        printf("\n");
+    }
+}
+
 static int endpoint_history(int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
-    svc_opts o = {0};
-    int r = parse_simple("endpoint history", ENDPOINT_HISTORY_HELP, argc, argv, opts, &o, 2);
-    if (r >= 0) return r;
-    rl_error err;
-    rl_error_clear(&err);
-    rl_client *cl = NULL;
-    char *t = NULL;
-    json_t *ans = NULL;
-    int rc = token_client(&o, NULL, CALL_TIMEOUT_S, &cl, &err);
-    if (!rc) rc = endpoint_target(&o, argv[optind], argv[optind + 1], "/history", &t, &err);
-    if (!rc) rc = rl_client_json(cl, "GET", t, NULL, &ans, NULL, &err);
-    if (!rc && o.json) print_json_borrowed(ans);
-    if (!rc && !o.json) {
-        printf("%-4s %-20s %-17s %-32s %s\n", "SEQ", "TIME", "ACTION", "JOB", "MODEL");
-        size_t i;
-        json_t *h;
-        json_array_foreach(ans, i, h)
-        {
-            const json_t *m = json_object_get(h, "Model");
-            char metric[64];
-            headline_metric(json_object_get(h, "Evaluation"), metric, sizeof metric);
-            printf("%-4lld %-20s %-17s %-32s %s\n",
-                   (long long)json_integer_value(json_object_get(h, "Seq")), jstr(h, "Time"),
-                   jstr(h, "Action"), *jstr(h, "JobId") ? jstr(h, "JobId") : "-",
-                   json_is_object(m) ? jstr(m, "RelativeLocation") : "-");
-            printf("     by %s", jstr(h, "Credential"));
-            if (json_is_object(m)) printf(", sha256 %s", jstr(m, "Sha256"));
-            if (*metric) printf(", %s", metric);
-            printf("\n");
-        }
-    }
-    json_decref(ans);
-    rl_free(t);
-    rl_client_free(cl);
-    return rc ? rl_cli_fail("endpoint history", &err) : 0;
+    return get_and_show("endpoint history", ENDPOINT_HISTORY_HELP, argc, argv, 2,
+                        "/workspaces/%e/webservices/%e/endpoints/%e/history", show_history);
 }
 
 static int endpoint_rollback(int argc, char **argv)
@@ -2227,36 +2125,20 @@ static int endpoint_rollback(int argc, char **argv)
     const char *cmd = "endpoint rollback";
     unsigned long long seq = 0;
     svc_opts o = {0};
-    int c;
+    int c, r = -1;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (common_opt(&o, c)) continue;
-        if (c == 't') {
-            if (rl_cli_parse_u64(optarg, &seq) || seq == 0 || seq > (1ULL << 53))
-                return rl_cli_usage(cmd,
-                                    "--to takes the SEQ of a history entry (1, 2, ...), "
-                                    "got '%s'",
-                                    optarg);
-            continue;
-        }
-        if (c == 'h') {
-            fputs(ENDPOINT_ROLLBACK_HELP, stdout);
-            return 0;
-        }
-        return rl_cli_usage(cmd, "unknown option");
+    while ((c = next_opt(cmd, ENDPOINT_ROLLBACK_HELP, argc, argv, opts, &o, &r)) != -1) {
+        if (c == 't' && (rl_cli_parse_u64(optarg, &seq) || seq == 0 || seq > (1ULL << 53)))
+            return rl_cli_usage(cmd,
+                                "--to takes the SEQ of a history entry (1, 2, ...), "
+                                "got '%s'",
+                                optarg);
     }
-    if (argc - optind != 2) return rl_cli_usage(cmd, "expected SERVICE NAME");
-    opts_finish(&o);
-    json_t *body = seq ? json_pack("{s:I}", "Seq", (json_int_t)seq) : json_object();
-    if (!body) {
-        rl_error err;
-        rl_error_set(&err, RL_ENOMEM, "out of memory");
-        return rl_cli_fail(cmd, &err);
-    }
-    int r = endpoint_call(cmd, &o, argv[optind], argv[optind + 1], "POST", "/rollback", body,
-                          "rolled back");
-    json_decref(body);
-    return r;
+    if (r >= 0) return r;
+    if ((r = args_done(cmd, argc, 2, "expected SERVICE NAME", &o)) >= 0) return r;
+    return endpoint_call(cmd, &o, argv[optind], argv[optind + 1], "POST", "/rollback",
+                         seq ? json_pack("{s:I}", "Seq", (json_int_t)seq) : json_object(),
+                         "rolled back");
 }
 
 int rl_cmd_endpoint(int argc, char **argv)
