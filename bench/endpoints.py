@@ -29,10 +29,7 @@ Prints one table and writes bench/results/endpoints-<date>[-quick].json.
 """
 import argparse
 import json
-import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,50 +39,11 @@ from pathlib import Path
 
 import requests
 
+from common import TOKEN, Proc, check, free_port, wait_http
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-TOKEN = "bench-admin-token-0123456789"
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer in {timeout} s")
-
-
-class Proc:
-    """A server process that is always stopped."""
-
-    def __init__(self, args, env=None, log=None):
-        self.log = open(log, "a") if log else subprocess.DEVNULL
-        self.p = subprocess.Popen(args, env=dict(os.environ, **(env or {})), stdout=self.log,
-                                  stderr=self.log, start_new_session=True)
-
-    def stop(self):
-        if self.p.poll() is None:
-            os.killpg(self.p.pid, signal.SIGTERM)
-            try:
-                self.p.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.p.pid, signal.SIGKILL)
-                self.p.wait()
-
-
-def check(r, what):
-    if r.status_code >= 300:
-        raise RuntimeError(f"{what}: {r.status_code} {r.text[:500]}")
-    return r
 
 
 def rss_kb(pid, field="VmRSS"):
@@ -106,7 +64,7 @@ class Daemon:
         self.t0 = time.perf_counter()
         self.proc = Proc([relearnd, "--data-dir", str(data), "--listen",
                           f"127.0.0.1:{self.port}", "--threads", "2", "--quiet", *extra],
-                         env={"RELEARN_ADMIN_TOKEN": TOKEN}, log=log)
+                         env={"RELEARN_ADMIN_TOKEN": TOKEN}, log=log, append=True)
         self.pid = self.proc.p.pid
 
     def stop(self):

@@ -21,11 +21,8 @@ Prints one table and writes bench/results/service-<date>.json.
 """
 import argparse
 import json
-import os
 import pickle
 import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,49 +33,16 @@ from pathlib import Path
 import pandas as pd
 import requests
 
+from common import TOKEN, Proc, free_port, wait_http
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE / "peers"))
 from model import Pipeline  # noqa: E402
 
-TOKEN = "bench-admin-token-0123456789"
 LEARNERS = {"logistic": "two-class-logistic-regression",
             "boosted": "two-class-boosted-decision-tree"}
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer in {timeout} s")
-
-
-class Proc:
-    """A server process that is always stopped."""
-
-    def __init__(self, args, env=None, log=None):
-        self.log = open(log, "w") if log else subprocess.DEVNULL
-        self.p = subprocess.Popen(args, env=dict(os.environ, **(env or {})), stdout=self.log,
-                                  stderr=self.log, start_new_session=True)
-
-    def stop(self):
-        if self.p.poll() is None:
-            os.killpg(self.p.pid, signal.SIGTERM)
-            try:
-                self.p.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.p.pid, signal.SIGKILL)
-                self.p.wait()
 
 
 def parse_ms(text):

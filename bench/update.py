@@ -38,8 +38,6 @@ import io
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,47 +48,14 @@ from pathlib import Path
 
 import requests
 
+from common import TOKEN, Proc, check, free_port, wait_http
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-TOKEN = "bench-admin-token-0123456789"
 STUDIO_DOC = ("about 30 s (documented: Studio (classic) 'Retrain and deploy a classic web "
               "service' says the endpoint starts using the retrained model in approximately "
               "30 seconds; not measured)")
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer in {timeout} s")
-
-
-class Proc:
-    """A server process that is always stopped."""
-
-    def __init__(self, args, env=None, log=None):
-        self.log = open(log, "w") if log else subprocess.DEVNULL
-        self.p = subprocess.Popen(args, env=dict(os.environ, **(env or {})), stdout=self.log,
-                                  stderr=self.log, start_new_session=True)
-
-    def stop(self):
-        if self.p.poll() is None:
-            os.killpg(self.p.pid, signal.SIGTERM)
-            try:
-                self.p.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.p.pid, signal.SIGKILL)
-                self.p.wait()
 
 
 def pct(values, q):
@@ -100,12 +65,6 @@ def pct(values, q):
         return float("nan")
     k = max(0, min(len(v) - 1, int(round(q / 100 * len(v) + 0.5)) - 1))
     return v[k]
-
-
-def check(r, what):
-    if r.status_code >= 300:
-        raise RuntimeError(f"{what}: {r.status_code} {r.text[:500]}")
-    return r
 
 
 def run_job(api, key, body):
