@@ -18,7 +18,9 @@
 
 #include "base/buf.h"
 #include "base/error.h"
+#include "data/table.h"
 #include "experiment/experiment.h"
+#include "model/model.h"
 #include "store/meta.h"
 
 #include <jansson.h>
@@ -52,6 +54,29 @@ typedef struct rl_definition {
 int rl_definition_parse(const json_t *props, const char *exp_name, const char *resource_name,
                         rl_trace_level level, rl_definition *out, rl_error *err);
 void rl_definition_fini(rl_definition *d);
+
+/* ---- request-response inputs (rrs.c) ---- */
+
+/* What one input of an RRS call may hold. */
+typedef struct rl_rrs_limits {
+    size_t max_rows;    /* rows (relearnd --max-rows) */
+    size_t max_columns; /* columns (--max-columns) */
+    size_t max_cells;   /* rows x columns of a swagger input, whose rows may leave
+                           columns out (half of --max-body) */
+} rl_rrs_limits;
+
+/* Reads input `name` of an RRS body into a table: in is either classic,
+ * {"ColumnNames": [names], "Values": [[row], ...]}, or swagger, [{column:
+ * value, ...}, ...] (columns in first-seen order, a left-out cell missing).
+ * A column of m's input schema (m may be NULL) gets its schema type, another
+ * column numeric when every value is a number, else string; null, "", "?"
+ * and "NA" are missing. Returns RL_OK with *out (the caller's:
+ * rl_table_free), RL_EINVAL for a malformed input, RL_ESCHEMA for a value
+ * that does not fit its column's type, RL_ETOOBIG over the limits (each
+ * message names the input, and the row and column where they apply), or
+ * RL_ENOMEM. */
+int rl_rrs_parse_input(const json_t *in, const rl_model *m, const char *name,
+                       const rl_rrs_limits *lim, rl_table **out, rl_error *err);
 
 /* ---- batch job bodies (bes.c) ---- */
 

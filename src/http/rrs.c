@@ -5,9 +5,11 @@
  * service's predictive experiment runs on it (on this thread alone), and the
  * outputs are answered in the request's format: classic (ColumnNames and
  * Values) or swagger (rows as objects). Values are answered as text, exactly
- * as `relearn score` writes them.
+ * as `relearn score` writes them. Reading an input into a table is
+ * rl_rrs_parse_input (http/parse.h), pure, which the fuzz harness runs alone.
  */
 #include "http/internal.h"
+#include "http/parse.h"
 #include "base/mem.h"
 
 #include <math.h>
@@ -130,11 +132,10 @@ static int build_table(const rl_model *m, const char *input, json_t *const *name
     return RL_OK;
 }
 
-/* Reads one input (classic or swagger) into a table. */
-static int read_input(rl_req *r, const rl_model *m, const char *name, json_t *in, rl_table **out,
-                      rl_error *err)
+int rl_rrs_parse_input(const json_t *in, const rl_model *m, const char *name,
+                       const rl_rrs_limits *lim, rl_table **out, rl_error *err)
 {
-    size_t max_rows = r->srv->cfg.max_rows, max_cols = r->srv->cfg.max_columns;
+    size_t max_rows = lim->max_rows, max_cols = lim->max_columns;
     json_t **cells = NULL, **names = NULL;
     size_t nrows = 0, ncols = 0;
     int rc = RL_OK;
@@ -200,9 +201,8 @@ static int read_input(rl_req *r, const rl_model *m, const char *name, json_t *in
             }
         }
         ncols = json_array_size(order);
-        /* Rows may leave columns out: bound the table they make, not only
-         * the body (half a cell per byte of --max-body). */
-        size_t max_cells = r->srv->cfg.max_body / 2;
+        /* Rows may leave columns out: bound the table they make. */
+        size_t max_cells = lim->max_cells;
         if (nrows && ncols > max_cells / nrows) {
             json_decref(seen);
             json_decref(order);
@@ -383,6 +383,9 @@ enum MHD_Result rl_route_rrs(rl_req *r, rl_served *sv)
                                                                 : "input1");
         goto done_reply;
     }
+    /* Swagger rows may leave columns out: bound the table they make, not
+     * only the body (half a cell per byte of --max-body). */
+    rl_rrs_limits lim = {r->srv->cfg.max_rows, r->srv->cfg.max_columns, r->srv->cfg.max_body / 2};
     for (size_t i = 0; i < rl_experiment_ninputs(e) && nbind < 15; i++) {
         const char *name = rl_experiment_input(e, i);
         json_t *in = json_object_get(inputs, name);
@@ -391,7 +394,7 @@ enum MHD_Result rl_route_rrs(rl_req *r, rl_served *sv)
                                    "service's input", name);
             goto done_reply;
         }
-        if (read_input(r, m, name, in, &tables[nbind], &err)) goto fail;
+        if (rl_rrs_parse_input(in, m, name, &lim, &tables[nbind], &err)) goto fail;
         bind[nbind].name = name;
         bind[nbind].table = tables[nbind];
         bind[nbind].model = NULL;
