@@ -468,8 +468,8 @@ fail:
 static json_t *clean_save(const void *state)
 {
     const clean_state *s = state;
-    json_t *j = json_object(), *cols = json_array();
-    if (!j || !cols) goto fail;
+    json_t *cols = json_array();
+    if (!cols) return NULL;
     for (size_t i = 0; i < s->n; i++) {
         const clean_col *cc = &s->cols[i];
         json_t *o = json_object();
@@ -482,18 +482,9 @@ static json_t *clean_save(const void *state)
                                                   : rl_json_double(cc->num);
         if (rl_json_set(o, "value", v)) goto fail;
     }
-    if (rl_json_set(j, "columns", cols)) {
-        cols = NULL;
-        goto fail;
-    }
-    if (rl_json_set(j, "label", s->label ? json_string(s->label) : json_null())) {
-        json_decref(j);
-        return NULL;
-    }
-    return j;
+    return rl_state_save(cols, s->label);
 fail:
     json_decref(cols);
-    json_decref(j);
     return NULL;
 }
 

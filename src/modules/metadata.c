@@ -356,14 +356,7 @@ fail:
 static json_t *meta_save(const void *state)
 {
     const meta_state *s = state;
-    json_t *j = json_object();
-    if (!j) return NULL;
-    if (rl_json_set(j, "columns", rl_json_strings(s->names, s->n)) ||
-        rl_json_set(j, "label", s->label ? json_string(s->label) : json_null())) {
-        json_decref(j);
-        return NULL;
-    }
-    return j;
+    return rl_state_save(rl_json_strings(s->names, s->n), s->label);
 }
 
 static int meta_load(const json_t *params, const json_t *j, void **out, rl_error *err)
@@ -381,15 +374,8 @@ static int meta_load(const json_t *params, const json_t *j, void **out, rl_error
                           s->n);
         goto fail;
     }
-    const json_t *label = json_object_get(j, "label");
-    if (label && !json_is_null(label) && !json_is_string(label)) {
-        rc = rl_error_set(err, RL_EFORMAT, MODULE " state: \"label\" must be a string or null");
-        goto fail;
-    }
-    if (rl_strdup_opt(json_string_value(label), &s->label)) {
-        rc = rl_error_set(err, RL_ENOMEM, MODULE ": out of memory");
-        goto fail;
-    }
+    rc = rl_state_get_label(j, MODULE, &s->label, err);
+    if (rc) goto fail;
     *out = s;
     return RL_OK;
 fail:

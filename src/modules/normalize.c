@@ -263,8 +263,8 @@ static json_t *norm_save(const void *state)
     const norm_state *s = state;
     const char *ka = s->method == N_ZSCORE ? "mean" : "min";
     const char *kb = s->method == N_ZSCORE ? "std" : "max";
-    json_t *j = json_object(), *cols = json_array();
-    if (!j || !cols) goto fail;
+    json_t *cols = json_array();
+    if (!cols) return NULL;
     for (size_t i = 0; i < s->n; i++) {
         json_t *o = json_object();
         if (json_array_append_new(cols, o) ||
@@ -273,18 +273,9 @@ static json_t *norm_save(const void *state)
             rl_json_set(o, kb, rl_json_double(s->cols[i].b)))
             goto fail;
     }
-    if (rl_json_set(j, "columns", cols)) {
-        cols = NULL;
-        goto fail;
-    }
-    if (rl_json_set(j, "label", s->label ? json_string(s->label) : json_null())) {
-        json_decref(j);
-        return NULL;
-    }
-    return j;
+    return rl_state_save(cols, s->label);
 fail:
     json_decref(cols);
-    json_decref(j);
     return NULL;
 }
 

@@ -326,6 +326,32 @@ int rl_strdup_opt(const char *s, char **out)
     return *out ? 0 : -1;
 }
 
+json_t *rl_state_save(json_t *columns, const char *label)
+{
+    json_t *j = json_object();
+    if (!j) {
+        json_decref(columns);
+        return NULL;
+    }
+    if (rl_json_set(j, "columns", columns) ||
+        rl_json_set(j, "label", label ? json_string(label) : json_null())) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+int rl_state_get_label(const json_t *state, const char *module, char **label, rl_error *err)
+{
+    const json_t *l = json_object_get(state, "label");
+    if (l && !json_is_null(l) && !json_is_string(l))
+        return rl_error_set(err, RL_EFORMAT, "%s state: \"label\" must be a string or null",
+                            module);
+    if (rl_strdup_opt(json_string_value(l), label))
+        return rl_error_set(err, RL_ENOMEM, "%s: out of memory", module);
+    return RL_OK;
+}
+
 /* ---- transforms ---- */
 
 static const rl_transform_kind *find_kind(const char *module)

@@ -131,4 +131,15 @@ const char *rl_table_label_name(const rl_table *t);
 /* Copies s (NULL stays NULL); -1 when out of memory. */
 int rl_strdup_opt(const char *s, char **out);
 
+/* ---- fitted state shared by the kinds ---- */
+
+/* The state object {"columns": columns, "label": label or null} that every
+ * kind's save() writes; takes columns (NULL: out of memory). NULL when out of
+ * memory. */
+json_t *rl_state_save(json_t *columns, const char *label);
+/* Reads "label" of a saved state (absent or null: *label = NULL) into a copy
+ * *label owned by the caller. RL_EFORMAT when it is neither a string nor
+ * null, RL_ENOMEM; module names the module in messages. */
+int rl_state_get_label(const json_t *state, const char *module, char **label, rl_error *err);
+
 #endif
