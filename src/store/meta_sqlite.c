@@ -770,18 +770,26 @@ static int sqlite_workspace_create(rl_meta *m, const rl_workspace *w, rl_error *
     return rc;
 }
 
-static int sqlite_workspace_get(rl_meta *m, const char *id, rl_workspace **out, rl_error *err)
+/* The one row that sql (a SELECT ... WHERE id = ?) finds for id, decoded
+ * by row into a new record of size bytes; RL_ENOTFOUND says "<what> "<id>"
+ * not found". */
+static int get_by_id(rl_meta *m, const char *what, const char *sql, const char *id, size_t size,
+                     row_fn row, fini_fn fini, void **out, rl_error *err)
 {
     sqlite3 *db = pool_get(SM(m));
     sqlite3_stmt *st = NULL;
     char nf[RL_META_ID_MAX + 64];
-    snprintf(nf, sizeof nf, "workspace \"%s\" not found", id);
-    int rc = stmt(db, &st, err, "SELECT " WS_COLS " FROM workspace WHERE id = ?", "t", id);
-    if (rc == RL_OK)
-        rc = fetch_one(db, st, sizeof(rl_workspace), row_workspace, fini_workspace, (void **)out,
-                       nf, err);
+    snprintf(nf, sizeof nf, "%s \"%s\" not found", what, id);
+    int rc = stmt(db, &st, err, sql, "t", id);
+    if (rc == RL_OK) rc = fetch_one(db, st, size, row, fini, out, nf, err);
     pool_put(SM(m), db);
     return rc;
+}
+
+static int sqlite_workspace_get(rl_meta *m, const char *id, rl_workspace **out, rl_error *err)
+{
+    return get_by_id(m, "workspace", "SELECT " WS_COLS " FROM workspace WHERE id = ?", id,
+                     sizeof(rl_workspace), row_workspace, fini_workspace, (void **)out, err);
 }
 
 static int sqlite_workspace_list(rl_meta *m, rl_workspace **out, size_t *n, rl_error *err)
@@ -930,16 +938,8 @@ done:
 
 static int sqlite_service_get(rl_meta *m, const char *id, rl_service **out, rl_error *err)
 {
-    sqlite3 *db = pool_get(SM(m));
-    sqlite3_stmt *st = NULL;
-    char nf[RL_META_ID_MAX + 32];
-    snprintf(nf, sizeof nf, "service \"%s\" not found", id);
-    int rc = stmt(db, &st, err, "SELECT " SVC_COLS " FROM service WHERE id = ?", "t", id);
-    if (rc == RL_OK)
-        rc =
-            fetch_one(db, st, sizeof(rl_service), row_service, fini_service, (void **)out, nf, err);
-    pool_put(SM(m), db);
-    return rc;
+    return get_by_id(m, "service", "SELECT " SVC_COLS " FROM service WHERE id = ?", id,
+                     sizeof(rl_service), row_service, fini_service, (void **)out, err);
 }
 
 static int sqlite_service_list(rl_meta *m, const char *workspace_id, rl_service **out, size_t *n,
@@ -1225,15 +1225,8 @@ static int sqlite_job_create(rl_meta *m, const rl_job *j, rl_error *err)
 
 static int sqlite_job_get(rl_meta *m, const char *id, rl_job **out, rl_error *err)
 {
-    sqlite3 *db = pool_get(SM(m));
-    sqlite3_stmt *st = NULL;
-    char nf[RL_META_ID_MAX + 32];
-    snprintf(nf, sizeof nf, "job \"%s\" not found", id);
-    int rc = stmt(db, &st, err, "SELECT " JOB_COLS " FROM job WHERE id = ?", "t", id);
-    if (rc == RL_OK)
-        rc = fetch_one(db, st, sizeof(rl_job), row_job, fini_job, (void **)out, nf, err);
-    pool_put(SM(m), db);
-    return rc;
+    return get_by_id(m, "job", "SELECT " JOB_COLS " FROM job WHERE id = ?", id, sizeof(rl_job),
+                     row_job, fini_job, (void **)out, err);
 }
 
 static int sqlite_job_list(rl_meta *m, const char *service_id, rl_job **out, size_t *n,
