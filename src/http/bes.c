@@ -147,8 +147,8 @@ static int refuse(rl_bes_refusal *why, int status, const char *detail, rl_error 
 /* Resolves the blob reference `ref` of input or output `name` in the
  * endpoint's workspace: external (the client's "container/path") and
  * internal addresses. Returns RL_EINVAL and fills why when it is refused. */
-static int resolve_ref(const rl_bes_env *env, const char *name, const json_t *ref,
-                       char *external, char *internal, rl_bes_refusal *why, rl_error *err)
+static int resolve_ref(const rl_bes_env *env, const char *name, const json_t *ref, char *external,
+                       char *internal, rl_bes_refusal *why, rl_error *err)
 {
     if (!json_is_object(ref))
         return refuse(why, 400, "InvalidBlobReference", err,
@@ -159,9 +159,8 @@ static int resolve_ref(const rl_bes_env *env, const char *name, const json_t *re
     json_t *base = json_object_get(ref, "BaseLocation");
     json_t *rel = json_object_get(ref, "RelativeLocation");
     if (cs && !json_is_null(cs) &&
-        (!json_is_string(cs) ||
-         (json_string_length(cs) &&
-          !rl_bes_connection_ours(env->public_url, json_string_value(cs)))))
+        (!json_is_string(cs) || (json_string_length(cs) &&
+                                 !rl_bes_connection_ours(env->public_url, json_string_value(cs)))))
         return refuse(why, 400, "InvalidBlobConnectionString", err,
                       "%s: the ConnectionString "
                       "names another storage account; relearnd reads and writes only "

@@ -220,10 +220,15 @@ static json_t *package_experiment(const json_t *pkg, const json_t *assets, const
             problem(p, "package edge %zu needs sourceNodeId and targetNodeId", i + 1);
             continue;
         }
-        char from[300], to[300];
-        snprintf(from, sizeof from, "%s%s%s", sn, sp && *sp ? ":" : "", sp && *sp ? sp : "");
-        snprintf(to, sizeof to, "%s%s%s", tn, tp && *tp ? ":" : "", tp && *tp ? tp : "");
-        json_array_append_new(edges, json_pack("{s:s, s:s}", "from", from, "to", to));
+        /* Whole names (fixed buffers cut long ones, mid-character at worst,
+         * and the edge then vanished without a problem). */
+        json_t *from = json_sprintf("%s%s%s", sn, sp && *sp ? ":" : "", sp && *sp ? sp : "");
+        json_t *to = json_sprintf("%s%s%s", tn, tp && *tp ? ":" : "", tp && *tp ? tp : "");
+        json_t *edge = from && to ? json_pack("{s:O, s:O}", "from", from, "to", to) : NULL;
+        json_decref(from);
+        json_decref(to);
+        if (json_array_append_new(edges, edge))
+            problem(p, "package edge %zu: out of memory", i + 1);
     }
     return json_pack("{s:s, s:i, s:s, s:o, s:o}", "format", "relearn-experiment", "version", 1,
                      "name", name, "nodes", nodes, "edges", edges);

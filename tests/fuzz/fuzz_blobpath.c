@@ -61,7 +61,8 @@ static void check_safe(const char *a)
 static size_t segments(const char *a)
 {
     size_t n = 0;
-    for (const char *p = a; *p; p++) n += *p == '/';
+    for (const char *p = a; *p; p++)
+        n += *p == '/';
     return n;
 }
 
@@ -88,7 +89,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 fail("a workspace address does not map back", in);
             if (strcmp(ext, s) != 0 || strcmp(ws, WS) != 0)
                 fail("the workspace round trip changed the address", s);
-        } else if (strlen(s) + sizeof WS <= RL_BLOB_ADDRESS_MAX && segments(s) < RL_BLOB_SEGMENTS_MAX) {
+        } else if (strlen(s) + sizeof WS <= RL_BLOB_ADDRESS_MAX &&
+                   segments(s) < RL_BLOB_SEGMENTS_MAX) {
             fail("a short accepted address was refused a workspace", s);
         }
     } else {

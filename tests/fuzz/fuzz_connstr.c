@@ -23,7 +23,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define URL "http://127.0.0.1:8080"
 
-static int is_blank(char c) { return c == ' ' || c == '\t'; }
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
 
 /* The rule, read from the documentation rather than the code. */
 static int expected(const char *url, const char *cs)
@@ -35,8 +38,10 @@ static int expected(const char *url, const char *cs)
     for (;;) {
         const char *end = strchr(p, ';');
         const char *a = p, *b = end ? end : p + strlen(p);
-        while (a < b && is_blank(*a)) a++;
-        while (b > a && is_blank(b[-1])) b--;
+        while (a < b && is_blank(*a))
+            a++;
+        while (b > a && is_blank(b[-1]))
+            b--;
         const char *eq = memchr(a, '=', (size_t)(b - a));
         if (eq) {
             size_t kn = (size_t)(eq - a);
@@ -47,7 +52,8 @@ static int expected(const char *url, const char *cs)
                 !strncasecmp(v, "true", 4))
                 return 1;
             if (kn == strlen("BlobEndpoint") && !strncasecmp(a, "BlobEndpoint", kn)) {
-                while (vn && v[vn - 1] == '/') vn--;
+                while (vn && v[vn - 1] == '/')
+                    vn--;
                 if (bn < 600 && vn == bn && !strncasecmp(v, base, bn)) return 1;
             }
         }
@@ -73,8 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     got = rl_bes_connection_ours(long_url, cs);
     want = expected(long_url, cs);
     if (got != want) {
-        fprintf(stderr, "'%s' (long URL): rl_bes_connection_ours says %d, the rule %d\n", cs,
-                got, want);
+        fprintf(stderr, "'%s' (long URL): rl_bes_connection_ours says %d, the rule %d\n", cs, got,
+                want);
         abort();
     }
     free(cs);

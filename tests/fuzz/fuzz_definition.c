@@ -6,8 +6,9 @@
  * "fuzzsvc" whose model resource is "fuzzsvc [trained model]", as the route
  * does before anything changes. A definition without problems must come
  * with its experiment (the route would otherwise change the model and then
- * fail), the experiment must be a scoring one, and its canonical JSON must
- * parse again; problems must come with their text. A broken property or a
+ * fail) holding every node and edge of the package, the experiment must be
+ * a scoring one, and its canonical JSON must parse again; problems must
+ * come with their text. A broken property or a
  * sanitizer report aborts.
  * scripts/fuzz.sh builds and runs it on a copy of tests/fuzz/corpus/definition
  * (seeds exported by a real relearnd), with tests/fuzz/definition.dict.
@@ -44,6 +45,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (d.nproblems && !d.problems.data) fail("problems without their text", NULL);
         if (!d.nproblems) {
             if (!d.experiment) fail("a definition without problems has no experiment", NULL);
+            /* Nothing of the package may vanish on the way to the experiment. */
+            const json_t *pkg = json_object_get(props, "package");
+            if (json_array_size(json_object_get(d.experiment_json, "edges")) !=
+                    json_array_size(json_object_get(pkg, "edges")) ||
+                json_array_size(json_object_get(d.experiment_json, "nodes")) !=
+                    json_object_size(json_object_get(pkg, "nodes")))
+                fail("a package node or edge was dropped without a problem", NULL);
             if (rl_experiment_is_training(d.experiment) ||
                 rl_experiment_nresources(d.experiment) != 1)
                 fail("an accepted package does not score with one model", NULL);

@@ -89,7 +89,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (!err.msg[0]) fail("a refusal without a message", NULL);
                 continue;
             }
-            if (rl_table_nrows(t) != rows_of(in)) fail("the table's rows differ from the request's", name);
+            if (rl_table_nrows(t) != rows_of(in))
+                fail("the table's rows differ from the request's", name);
             if (typed && !strcmp(name, rl_experiment_input(predictive, 0))) score(name, t);
             rl_table_free(t);
         }

@@ -38,24 +38,23 @@ static void verify_any(const char *q)
     static const char *const needs[] = {"r", "w", "d", "rwd"};
     for (size_t i = 0; i < sizeof needs / sizeof needs[0]; i++) {
         if (rl_sas_verify(SECRET, SLEN, ADDRESS, q, needs[i], NOW, &err) != RL_OK) continue;
-        if (rl_sas_verify(SECRET, SLEN, "data/census/test.csv", q, needs[i], NOW, &err) !=
-            RL_EAUTH)
+        if (rl_sas_verify(SECRET, SLEN, "data/census/test.csv", q, needs[i], NOW, &err) != RL_EAUTH)
             fail("a token verified for another blob", q);
         if (rl_sas_verify(OTHER, SLEN, ADDRESS, q, needs[i], NOW, &err) != RL_EAUTH)
             fail("a token verified under another secret", q);
-        if (rl_sas_verify(SECRET, SLEN, ADDRESS, q, needs[i], RL_SAS_EXPIRY_MAX, &err) !=
-            RL_EAUTH)
+        if (rl_sas_verify(SECRET, SLEN, ADDRESS, q, needs[i], RL_SAS_EXPIRY_MAX, &err) != RL_EAUTH)
             fail("a token verified at the end of time", q);
     }
 }
 
 static void round_trip(const uint8_t *data, size_t size)
 {
-    static const char *const choices[] = {"r", "w", "d", "rw", "wr", "rd", "wd", "rwd", "dwr",
-                                          "",  "rr", "x", "R"};
+    static const char *const choices[] = {"r",   "w",   "d", "rw", "wr", "rd", "wd",
+                                          "rwd", "dwr", "",  "rr", "x",  "R"};
     const char *perms = choices[data[0] % (sizeof choices / sizeof choices[0])];
     uint64_t u = 0;
-    for (int i = 0; i < 8; i++) u = u << 8 | data[1 + i];
+    for (int i = 0; i < 8; i++)
+        u = u << 8 | data[1 + i];
     int64_t expiry = (int64_t)(u >> 1) * ((data[1] & 1) ? -1 : 1) % (RL_SAS_EXPIRY_MAX + 2);
     char *address = malloc(size - 9 + 1);
     if (!address) return;
@@ -70,7 +69,8 @@ static void round_trip(const uint8_t *data, size_t size)
         if (strchr(p + 1, *p)) valid_perms = 0; /* a letter twice */
     int valid = rl_blob_address_check(address, NULL) == RL_OK && valid_perms && expiry > 0 &&
                 expiry <= RL_SAS_EXPIRY_MAX;
-    if ((rc == RL_OK) != valid) fail(rc == RL_OK ? "signed bad arguments" : "refused to sign", address);
+    if ((rc == RL_OK) != valid)
+        fail(rc == RL_OK ? "signed bad arguments" : "refused to sign", address);
     if (rc != RL_OK) goto done;
     if (strlen(q) >= sizeof q) fail("token overflows its buffer", q);
     for (const char *need = "rwd"; *need; need++) {

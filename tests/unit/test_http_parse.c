@@ -81,14 +81,34 @@ static void test_definition_crash_leak_module_without_params(void **state)
     /* A valid package whose Module node has no "parameters". */
     body = load_json("tests/fuzz/corpus/definition/minimal.json");
     json_t *props = json_object_get(body, "properties");
-    json_object_del(json_object_get(json_object_get(json_object_get(props, "package"), "nodes"),
-                                    "score"),
-                    "parameters");
+    json_object_del(
+        json_object_get(json_object_get(json_object_get(props, "package"), "nodes"), "score"),
+        "parameters");
     assert_int_equal(rl_definition_parse(props, "fuzzsvc", NULL, RL_TRACE_ALL, &d, &err), RL_OK);
     assert_int_equal(d.nproblems, 0);
     assert_int_equal(d.level, RL_TRACE_ALL); /* not given: kept */
     assert_null(d.max_concurrent_calls);
     assert_non_null(d.experiment);
+    rl_definition_fini(&d);
+    json_decref(body);
+}
+
+/* fuzz_definition: an edge end was built in a 300-byte buffer; a node name
+ * cut there mid-character made the edge vanish, so an edge from a node that
+ * does not exist was accepted without a problem. */
+static void test_definition_crash_edge_name_cut_mid_character(void **state)
+{
+    (void)state;
+    json_t *body = load_json("tests/fuzz/corpus/definition/crash-edge-name-cut-mid-character.json");
+    json_t *props = json_object_get(body, "properties");
+    rl_definition d;
+    rl_error err;
+    assert_int_equal(rl_definition_parse(props, "fuzzsvc", NULL, RL_TRACE_NONE, &d, &err), RL_OK);
+    assert_int_equal(d.nproblems, 1);
+    assert_non_null(strstr(d.problems.data, "there is no node"));
+    assert_non_null(strstr(d.problems.data, "a\xc3\xa9\"")); /* the whole name, "...aé" */
+    assert_int_equal(json_array_size(json_object_get(d.experiment_json, "edges")),
+                     json_array_size(json_object_get(json_object_get(props, "package"), "edges")));
     rl_definition_fini(&d);
     json_decref(body);
 }
@@ -100,8 +120,7 @@ static void test_definition_refuses_training_packages(void **state)
     json_t *props = json_object_get(body, "properties");
     json_object_set_new(props, "packageType", json_string("Graph"));
     /* Without its Resource node the package has no trained model. */
-    json_object_del(json_object_get(json_object_get(props, "package"), "nodes"),
-                    "trained-model");
+    json_object_del(json_object_get(json_object_get(props, "package"), "nodes"), "trained-model");
     rl_definition d;
     assert_int_equal(rl_definition_parse(props, "fuzzsvc", NULL, RL_TRACE_NONE, &d, NULL), RL_OK);
     assert_true(d.nproblems >= 1);
@@ -171,8 +190,9 @@ static int referenced(void *ctx, const char *internal, int *used, rl_error *err)
     return RL_OK;
 }
 
-static const rl_bes_env ENV = {"default", "http://127.0.0.1:8080", "0123456789abcdef0123456789abcdef",
-                               stat_blob, referenced, NULL};
+static const rl_bes_env ENV = {
+    "default", "http://127.0.0.1:8080", "0123456789abcdef0123456789abcdef", stat_blob, referenced,
+    NULL};
 
 /* Parses body text; returns the rc, *out on success, why and err. */
 static int bes(const char *text, json_t **out, rl_bes_refusal *why, rl_error *err)
@@ -192,15 +212,16 @@ static void test_bes_accepts_and_resolves(void **state)
     json_t *out = NULL;
     rl_bes_refusal why;
     rl_error err;
-    assert_int_equal(bes("{\"Inputs\": {\"input1\": {\"ConnectionString\": "
-                         "\"UseDevelopmentStorage=true\", \"RelativeLocation\": \"/data/new.csv\"}},"
-                         " \"Outputs\": {\"output1\": {\"RelativeLocation\": \"results/m.ilearner\"}},"
-                         " \"GlobalParameters\": {}}",
-                         &out, &why, &err),
-                     RL_OK);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(out, "Inputs"),
-                                                          "input1")),
-                        "data/default/new.csv");
+    assert_int_equal(
+        bes("{\"Inputs\": {\"input1\": {\"ConnectionString\": "
+            "\"UseDevelopmentStorage=true\", \"RelativeLocation\": \"/data/new.csv\"}},"
+            " \"Outputs\": {\"output1\": {\"RelativeLocation\": \"results/m.ilearner\"}},"
+            " \"GlobalParameters\": {}}",
+            &out, &why, &err),
+        RL_OK);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(out, "Inputs"), "input1")),
+        "data/default/new.csv");
     json_t *o = json_object_get(out, "Outputs");
     assert_string_equal(json_string_value(json_object_get(o, "output1")),
                         "results/default/m.ilearner");
@@ -275,9 +296,9 @@ static void test_bes_duplicate_outputs(void **state)
     (void)state;
     rl_experiment *e = NULL;
     rl_error err;
-    assert_int_equal(rl_experiment_load_file("tests/fuzz/corpus/experiment/transforms.json", 0,
-                                             &e, &err),
-                     RL_OK);
+    assert_int_equal(
+        rl_experiment_load_file("tests/fuzz/corpus/experiment/transforms.json", 0, &e, &err),
+        RL_OK);
     json_t *body = json_loads("{\"Inputs\": {\"a.b-c_d\": {\"RelativeLocation\": "
                               "\"data/new.csv\"}}, \"Outputs\": {\"eval\": {\"RelativeLocation\":"
                               " \"res/x.csv\"}, \"rest\": {\"RelativeLocation\": \"res/x.csv\"}}}",
@@ -316,6 +337,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_definition_exported_is_accepted),
         cmocka_unit_test(test_definition_crash_leak_module_without_params),
+        cmocka_unit_test(test_definition_crash_edge_name_cut_mid_character),
         cmocka_unit_test(test_definition_refuses_training_packages),
         cmocka_unit_test(test_definition_out_of_memory),
         cmocka_unit_test_setup_teardown(test_bes_accepts_and_resolves, setup_bes, teardown_bes),
