@@ -369,15 +369,18 @@ static enum MHD_Result import(rl_req *r, const rl_service *svc, rl_endpoint *def
     if (!rc && !exp_text) rc = rl_error_set(&err, RL_ENOMEM, "out of memory");
     if (!rc) rc = rl_meta_service_update(s->meta, &upd, &err);
     rl_endpoint *now = NULL;
-    if (!rc) rc = rl_meta_endpoint_get(s->meta, svc->id, "default", &now, &err);
     if (!rc) {
-        if (mcc) now->max_concurrent_calls = (int)json_integer_value(mcc);
-        now->diagnostics_trace_level = lv;
-        rc = rl_meta_endpoint_update(s->meta, now, &err);
-    }
-    if (!rc) {
+        /* Read, change and publish the row under the lock, so that a key
+         * regenerated meanwhile is neither written back over nor left out
+         * of the registry. */
         pthread_mutex_lock(&s->model_change);
-        rc = rl_registry_put(s, &upd, now, &err);
+        rc = rl_meta_endpoint_get(s->meta, svc->id, "default", &now, &err);
+        if (!rc) {
+            if (mcc) now->max_concurrent_calls = (int)json_integer_value(mcc);
+            now->diagnostics_trace_level = lv;
+            rc = rl_meta_endpoint_update(s->meta, now, &err);
+        }
+        if (!rc) rc = rl_registry_put(s, &upd, now, &err);
         pthread_mutex_unlock(&s->model_change);
     }
     if (rc) {

@@ -364,19 +364,30 @@ static enum MHD_Result put_endpoint(rl_req *r, const rl_service *svc, rl_endpoin
     json_t *body = r->body.len ? rl_body_json(r, &reply) : json_object();
     if (!body) return reply;
     if (ep) { /* an existing endpoint: change its settings */
-        if (parse_settings(r, body, ep, 0, &reply)) goto out_body;
-        int rc = rl_meta_endpoint_update(s->meta, ep, &err);
+        /* On the row as it is now, read under the lock: ep was read before
+         * it, and writing that back would undo a key regenerated meanwhile. */
+        rl_endpoint *cur = NULL;
+        pthread_mutex_lock(&s->model_change);
+        int rc = rl_meta_endpoint_get(s->meta, svc->id, ep->name, &cur, &err);
+        if (!rc && parse_settings(r, body, cur, 0, &reply)) {
+            pthread_mutex_unlock(&s->model_change);
+            rl_endpoint_free(cur);
+            goto out_body;
+        }
+        if (!rc) rc = rl_meta_endpoint_update(s->meta, cur, &err);
         if (!rc) {
-            rl_served *sv = rl_registry_find(s, svc->id, ep->name);
+            rl_served *sv = rl_registry_find(s, svc->id, cur->name);
             if (sv) {
                 pthread_rwlock_wrlock(&s->reg.lock);
-                sv->max_concurrent = ep->max_concurrent_calls;
+                sv->max_concurrent = cur->max_concurrent_calls;
                 pthread_rwlock_unlock(&s->reg.lock);
                 rl_served_release(s, sv);
             }
         }
+        pthread_mutex_unlock(&s->model_change);
         reply = rc ? rl_reply_rl_error(r, &err, NULL)
-                   : rl_reply_json(r, 200, rl_endpoint_json(s, svc, ep));
+                   : rl_reply_json(r, 200, rl_endpoint_json(s, svc, cur));
+        rl_endpoint_free(cur);
         goto out_body;
     }
     rl_endpoint *def = NULL;

@@ -442,7 +442,16 @@ static enum MHD_Result endpoints_route(rl_req *r, const rl_service *svc)
         json_decref(body);
         char nonce[33], key[64], hash[65];
         pthread_mutex_lock(&s->model_change);
-        int rc = rl_auth_new_key(s, nonce, key, hash, &err);
+        /* The row as it is now, read under the lock: ep was read before it,
+         * and writing that back would undo a settings change or the other
+         * key's regeneration acknowledged meanwhile. */
+        rl_endpoint *cur = NULL;
+        int rc = rl_meta_endpoint_get(s->meta, svc->id, ep->name, &cur, &err);
+        if (!rc) {
+            rl_endpoint_free(ep);
+            ep = cur;
+            rc = rl_auth_new_key(s, nonce, key, hash, &err);
+        }
         if (!rc) {
             char **np = primary ? &ep->key_nonce_primary : &ep->key_nonce_secondary;
             char **hp = primary ? &ep->primary_key_hash : &ep->secondary_key_hash;
