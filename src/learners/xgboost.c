@@ -72,8 +72,9 @@
  * reach it only after the envelope's exact length and checksum checks
  * (common.h). After loading, the feature count, objective, class count and
  * output shape are checked against the header. A payload forged with a valid
- * checksum is not defended against: model files must come from trusted
- * hands (the model file's SHA-256 is an integrity check, not a signature).
+ * checksum (anyone can compute one: relearnd loads models that clients
+ * upload) is walked before XGBoost reads it and its trees are checked
+ * before it predicts ("forged payloads" below).
  *
  * Memory: a state holds the model three times (the bytes and two boosters).
  */
@@ -231,6 +232,213 @@ static int check_config(const xgb_state *st, BoosterHandle h, rl_error *err)
     return rc;
 }
 
+/* ---- forged payloads ----
+ * XGBoost trusts its model bytes: its UBJSON reader allocates whatever an
+ * array count says (6 GiB for a few changed bytes), and prediction follows
+ * child indices, split features and tree groups unchecked (a forged model
+ * segfaulted, looped forever or corrupted the heap; found with
+ * tests/fuzz/fuzz_model.c). So the bytes are walked here first, every count
+ * and length within the bytes left and nesting bounded, and a loaded
+ * booster's trees are checked before its first prediction. */
+
+typedef struct ubj_walk {
+    const unsigned char *p;
+    size_t len, pos;
+} ubj_walk;
+
+/* Bytes of a fixed-size UBJSON value of type t; -1 for the others. */
+static int ubj_size(unsigned char t)
+{
+    switch (t) {
+    case 'Z':
+    case 'N':
+    case 'T':
+    case 'F':
+        return 0;
+    case 'i':
+    case 'U':
+    case 'C':
+        return 1;
+    case 'I':
+        return 2;
+    case 'l':
+    case 'd':
+        return 4;
+    case 'L':
+    case 'D':
+        return 8;
+    default:
+        return -1;
+    }
+}
+
+/* A length or count (an integer with its marker), at most the bytes left. */
+static int ubj_count(ubj_walk *w, size_t *n)
+{
+    if (w->pos >= w->len) return -1;
+    unsigned char t = w->p[w->pos++];
+    int size = strchr("iUIlL", t) && t ? ubj_size(t) : -1;
+    if (size < 0 || w->len - w->pos < (size_t)size) return -1;
+    uint64_t v = 0;
+    for (int i = 0; i < size; i++)
+        v = v << 8 | w->p[w->pos + (size_t)i]; /* big-endian */
+    w->pos += (size_t)size;
+    if ((t != 'U' && (v >> (8 * size - 1)) & 1) || v > w->len - w->pos) return -1;
+    *n = (size_t)v;
+    return 0;
+}
+
+/* An object's key: a length, then that many bytes. */
+static int ubj_key(ubj_walk *w)
+{
+    size_t n;
+    if (ubj_count(w, &n)) return -1;
+    w->pos += n;
+    return 0;
+}
+
+static int ubj_value(ubj_walk *w, unsigned char t, int depth);
+
+/* An element of a container: with its own marker unless the container is
+ * typed. */
+static int ubj_element(ubj_walk *w, unsigned char type, int depth)
+{
+    if (!type) {
+        if (w->pos >= w->len) return -1;
+        type = w->p[w->pos++];
+    }
+    return ubj_value(w, type, depth);
+}
+
+/* The rest of an array or object after its '[' or '{'. */
+static int ubj_container(ubj_walk *w, int object, int depth)
+{
+    unsigned char type = 0;
+    size_t n = 0;
+    if (depth > 64) return -1;
+    if (w->pos < w->len && w->p[w->pos] == '$') {
+        if (w->len - w->pos < 3 || w->p[w->pos + 2] != '#') return -1;
+        type = w->p[w->pos + 1];
+        w->pos += 2;
+        if (ubj_size(type) == 0) return -1; /* a count of nothings */
+    }
+    if (w->pos < w->len && w->p[w->pos] == '#') {
+        w->pos++;
+        if (ubj_count(w, &n)) return -1;
+        int size = ubj_size(type);
+        if (!object && size > 0) { /* a typed array of numbers */
+            if (n > (w->len - w->pos) / (size_t)size) return -1;
+            w->pos += n * (size_t)size;
+            return 0;
+        }
+        for (size_t i = 0; i < n; i++)
+            if ((object && ubj_key(w)) || ubj_element(w, type, depth + 1)) return -1;
+        return 0;
+    }
+    if (type) return -1; /* '$' needs '#' */
+    for (;;) {
+        if (w->pos >= w->len) return -1;
+        if (w->p[w->pos] == (object ? '}' : ']')) {
+            w->pos++;
+            return 0;
+        }
+        if ((object && ubj_key(w)) || ubj_element(w, 0, depth + 1)) return -1;
+    }
+}
+
+static int ubj_value(ubj_walk *w, unsigned char t, int depth)
+{
+    size_t n;
+    int size = ubj_size(t);
+    if (size >= 0) {
+        if (w->len - w->pos < (size_t)size) return -1;
+        w->pos += (size_t)size;
+        return 0;
+    }
+    if (t == 'S' || t == 'H') {
+        if (ubj_count(w, &n)) return -1;
+        w->pos += n;
+        return 0;
+    }
+    if (t == '[' || t == '{') return ubj_container(w, t == '{', depth);
+    return -1;
+}
+
+/* Whether ubj is one well-formed UBJSON object, exactly. */
+static int ubj_check(const unsigned char *ubj, size_t len, rl_error *err)
+{
+    ubj_walk w = {ubj, len, 0};
+    if (len < 2 || ubj[0] != '{' || (w.pos = 1, ubj_container(&w, 1, 0)) || w.pos != len)
+        return rl_wire_corrupt(err, "XGBoost model", "its UBJSON is malformed");
+    return RL_OK;
+}
+
+/* Whether tree t (XGBoost's JSON) is a tree: node 0 reaches every node at
+ * most once through children inside it, and splits are numerical, on
+ * features below nfeat. -1 when out of memory. */
+static int tree_ok(const json_t *t, size_t nfeat)
+{
+    const json_t *left = json_object_get(t, "left_children");
+    const json_t *right = json_object_get(t, "right_children");
+    const json_t *feat = json_object_get(t, "split_indices");
+    const json_t *kind = json_object_get(t, "split_type");
+    size_t n = json_array_size(left);
+    if (!n || json_array_size(right) != n || json_array_size(feat) != n ||
+        (kind && json_array_size(kind) != n))
+        return 0;
+    unsigned char *seen = rl_calloc(n, 1);
+    size_t *stack = rl_malloc((2 * n + 1) * sizeof *stack), top = 0;
+    int ok = seen && stack ? 1 : -1;
+    if (ok > 0) stack[top++] = 0;
+    while (ok > 0 && top) {
+        size_t i = stack[--top];
+        json_int_t l = json_integer_value(json_array_get(left, i));
+        json_int_t r = json_integer_value(json_array_get(right, i));
+        json_int_t f = json_integer_value(json_array_get(feat, i));
+        ok = !seen[i];
+        seen[i] = 1;
+        if (!ok || l == -1) continue; /* a leaf */
+        ok = l > 0 && r > 0 && l != r && (size_t)l < n && (size_t)r < n && f >= 0 &&
+             (size_t)f < nfeat && (!kind || json_integer_value(json_array_get(kind, i)) == 0);
+        if (ok) {
+            stack[top++] = (size_t)l;
+            stack[top++] = (size_t)r;
+        }
+    }
+    rl_free(seen);
+    rl_free(stack);
+    return ok;
+}
+
+/* The loaded booster is gbtree, each tree is a tree (tree_ok) and in a group
+ * its output has. */
+static int check_trees(const xgb_state *st, BoosterHandle h, rl_error *err)
+{
+    bst_ulong len = 0;
+    const char *text = NULL;
+    if (XGBoosterSaveModelToBuffer(h, "{\"format\": \"json\"}", &len, &text))
+        return xgb_fail(err, RL_EFORMAT, "reading the model's trees");
+    json_t *j = json_loadb(text, (size_t)len, 0, NULL);
+    const json_t *gb = json_object_get(json_object_get(j, "learner"), "gradient_booster");
+    const json_t *model = json_object_get(gb, "model");
+    const json_t *trees = json_object_get(model, "trees");
+    const json_t *info = json_object_get(model, "tree_info");
+    const char *name = json_string_value(json_object_get(gb, "name"));
+    int ok = j != NULL;
+    if (ok)
+        ok = name && !strcmp(name, "gbtree") && json_is_array(trees) &&
+             json_array_size(info) == json_array_size(trees);
+    for (size_t i = 0; ok > 0 && i < json_array_size(trees); i++) {
+        json_int_t g = json_integer_value(json_array_get(info, i));
+        ok = json_is_integer(json_array_get(info, i)) && g >= 0 && (size_t)g < st->nout;
+        if (ok) ok = tree_ok(json_array_get(trees, i), st->nfeat);
+    }
+    json_decref(j);
+    if (!j || ok < 0)
+        return rl_error_set(err, RL_ENOMEM, "out of memory checking an XGBoost model");
+    return ok ? RL_OK : rl_wire_corrupt(err, "XGBoost model", "a tree is malformed");
+}
+
 /* A booster from st's bytes, with nthread set, configured (check_config()
  * reads the configuration, which makes XGBoost configure the booster now, on
  * this thread) and checked. The single-threaded one also runs a warm-up
@@ -261,6 +469,7 @@ static int load_booster(const xgb_state *st, int single, BoosterHandle *out, rl_
     }
     if ((rc = check_config(st, h, err))) goto fail;
     if (!single) goto done;
+    if ((rc = check_trees(st, h, err))) goto fail; /* before anything predicts */
     /* Warm-up on a row of missing values. */
     row = rl_malloc(st->nfeat * sizeof *row);
     pred = rl_malloc(st->nout * sizeof *pred);
@@ -358,6 +567,7 @@ static int xgb_load(rl_task task, int nclass, const void *data, size_t len, void
         return rl_wire_corrupt(err, what, "its class count differs from the model's");
     if (nfeat == 0 || nfeat > INT32_MAX || ulen == 0)
         return rl_wire_corrupt(err, what, "impossible sizes");
+    if ((rc = ubj_check(ubj, (size_t)ulen, err))) return rc; /* before XGBoost reads it */
     unsigned char *copy = rl_malloc((size_t)ulen);
     if (!copy) return rl_error_set(err, RL_ENOMEM, "out of memory loading an XGBoost model");
     memcpy(copy, ubj, (size_t)ulen);

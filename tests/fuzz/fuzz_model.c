@@ -1,9 +1,11 @@
 /* fuzz_model.c - libFuzzer harness for the .ilearner reader (src/model).
  *
  * Each input is loaded twice: as it is (the framing: magic, version,
- * lengths, checksum), and with its trailing SHA-256 recomputed over the rest,
- * so that mutations reach the JSON header, the transform chain, the feature
- * layout and each learner's payload instead of stopping at the checksum.
+ * lengths, checksum), and with its checksums recomputed (the learner
+ * payload envelope's FNV-1a, src/learners/common.h, then the file's trailing
+ * SHA-256), as anyone crafting a model file to upload would do, so that
+ * mutations reach the JSON header, the transform chain, the feature layout
+ * and each learner's payload fields instead of stopping at a checksum.
  * A model that loads must describe itself, save, load again from its own
  * bytes (a refusal aborts) and score a small table built from its input
  * schema (an error is fine, a crash is not): relearnd loads models that
@@ -63,6 +65,33 @@ static void exercise(rl_model *m)
     rl_table_free(t);
 }
 
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+/* Rewrites the FNV-1a 64 of the learner payload envelope ("RLLM", u32
+ * version, u32 tag, u32 reserved, u64 length, u64 checksum, payload) when
+ * the file's framing locates one whose length fits. */
+static void fix_envelope(uint8_t *f, size_t size)
+{
+    if (size < 24 + 8 + 32) return;
+    uint64_t hlen = get_u64(f + 16);
+    if (hlen > size - 24 - 8 - 32) return;
+    uint8_t *pl = f + 24 + hlen + 8;
+    uint64_t plen = get_u64(f + 24 + hlen);
+    size_t room = size - 32 - (size_t)(pl - f);
+    if (plen > room || plen < 32 || memcmp(pl, "RLLM", 4) != 0) return;
+    uint64_t n = get_u64(pl + 16);
+    if (n != plen - 32) return;
+    /* common.c's basis: 1469598103934665603, not FNV's 14695981039346656037. */
+    uint64_t h = 1469598103934665603ULL;
+    for (uint64_t i = 0; i < n; i++) h = (h ^ pl[32 + i]) * 0x100000001b3ULL;
+    for (int i = 0; i < 8; i++) pl[24 + i] = (uint8_t)(h >> (8 * i));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     rl_model *m = NULL;
@@ -77,6 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!copy) return 0;
     memcpy(copy, data, size);
     size_t body = size - RL_SHA256_LEN;
+    fix_envelope(copy, size);
     if (rl_sha256(copy, body, copy + body, NULL) == RL_OK &&
         rl_model_load(copy, size, &m, &err) == RL_OK) {
         exercise(m);
