@@ -249,27 +249,34 @@ typedef struct ubj_walk {
 /* Bytes of a fixed-size UBJSON value of type t; -1 for the others. */
 static int ubj_size(unsigned char t)
 {
-    switch (t) {
-    case 'Z':
-    case 'N':
-    case 'T':
-    case 'F':
-        return 0;
-    case 'i':
-    case 'U':
-    case 'C':
-        return 1;
-    case 'I':
-        return 2;
-    case 'l':
-    case 'd':
-        return 4;
-    case 'L':
-    case 'D':
-        return 8;
-    default:
-        return -1;
+    static const char *const by_size[] = {"ZTF", "iUC", "I", "", "ld", "", "", "", "LD"};
+    for (int n = 0; n < 9; n++)
+        if (t && strchr(by_size[n], t)) return n;
+    return -1;
+}
+
+/* A big-endian integer or float of type t (fixed size, in bounds). */
+static json_t *ubj_number(ubj_walk *w, unsigned char t)
+{
+    int size = ubj_size(t);
+    uint64_t v = 0;
+    for (int i = 0; i < size; i++)
+        v = v << 8 | w->p[w->pos + (size_t)i];
+    w->pos += (size_t)size;
+    if (t == 'd' || t == 'D') {
+        double d;
+        float f;
+        uint32_t u = (uint32_t)v;
+        if (t == 'd')
+            memcpy(&f, &u, 4), d = f;
+        else
+            memcpy(&d, &v, 8);
+        return json_real(isfinite(d) ? d : 0);
     }
+    if (t != 'U' && t != 'C' && size < 8 && (v >> (8 * size - 1)) & 1)
+        v |= ~(uint64_t)0 << (8 * size); /* sign-extend */
+    return t == 'C' ? json_stringn((const char *)&w->p[w->pos - 1], 1)
+                    : json_integer((json_int_t)v);
 }
 
 /* A length or count (an integer with its marker), at most the bytes left. */
@@ -277,100 +284,153 @@ static int ubj_count(ubj_walk *w, size_t *n)
 {
     if (w->pos >= w->len) return -1;
     unsigned char t = w->p[w->pos++];
-    int size = strchr("iUIlL", t) && t ? ubj_size(t) : -1;
+    int size = t && strchr("iUIlL", t) ? ubj_size(t) : -1;
     if (size < 0 || w->len - w->pos < (size_t)size) return -1;
-    uint64_t v = 0;
-    for (int i = 0; i < size; i++)
-        v = v << 8 | w->p[w->pos + (size_t)i]; /* big-endian */
-    w->pos += (size_t)size;
-    if ((t != 'U' && (v >> (8 * size - 1)) & 1) || v > w->len - w->pos) return -1;
+    json_t *j = ubj_number(w, t);
+    json_int_t v = json_integer_value(j);
+    json_decref(j);
+    if (!j || v < 0 || (uint64_t)v > w->len - w->pos) return -1;
     *n = (size_t)v;
     return 0;
 }
 
-/* An object's key: a length, then that many bytes. */
-static int ubj_key(ubj_walk *w)
+static json_t *ubj_value(ubj_walk *w, unsigned char t, int depth);
+
+/* Sets the next key of object o (a length, then that many bytes) to the
+ * next element; a repeated key is malformed. */
+static int ubj_member(ubj_walk *w, json_t *o, unsigned char type, int depth)
 {
     size_t n;
     if (ubj_count(w, &n)) return -1;
+    const char *key = (const char *)w->p + w->pos;
     w->pos += n;
-    return 0;
+    if (!type) {
+        if (w->pos >= w->len) return -1;
+        type = w->p[w->pos++];
+    }
+    json_t *v = ubj_value(w, type, depth);
+    if (!v) return -1;
+    char k[64];
+    if (n >= sizeof k || memchr(key, 0, n)) { /* XGBoost's keys are short words */
+        json_decref(v);
+        return -1;
+    }
+    memcpy(k, key, n);
+    k[n] = '\0';
+    if (json_object_get(o, k)) {
+        json_decref(v);
+        return -1;
+    }
+    return json_object_set_new(o, k, v);
 }
 
-static int ubj_value(ubj_walk *w, unsigned char t, int depth);
-
-/* An element of a container: with its own marker unless the container is
- * typed. */
-static int ubj_element(ubj_walk *w, unsigned char type, int depth)
+static int ubj_item(ubj_walk *w, json_t *a, unsigned char type, int depth)
 {
     if (!type) {
         if (w->pos >= w->len) return -1;
         type = w->p[w->pos++];
     }
-    return ubj_value(w, type, depth);
+    return json_array_append_new(a, ubj_value(w, type, depth));
 }
 
-/* The rest of an array or object after its '[' or '{'. */
-static int ubj_container(ubj_walk *w, int object, int depth)
+/* The rest of an array or object after its '[' or '{'. A typed array of
+ * numbers is not read value by value: it stands as {"#": count}, which is
+ * all the checks below need (XGBoost's arrays of node fields). */
+static json_t *ubj_container(ubj_walk *w, int object, int depth)
 {
     unsigned char type = 0;
     size_t n = 0;
-    if (depth > 64) return -1;
+    if (depth > 64) return NULL;
     if (w->pos < w->len && w->p[w->pos] == '$') {
-        if (w->len - w->pos < 3 || w->p[w->pos + 2] != '#') return -1;
+        if (w->len - w->pos < 3 || w->p[w->pos + 2] != '#') return NULL;
         type = w->p[w->pos + 1];
         w->pos += 2;
-        if (ubj_size(type) == 0) return -1; /* a count of nothings */
+        if (ubj_size(type) == 0) return NULL; /* a count of nothings */
     }
-    if (w->pos < w->len && w->p[w->pos] == '#') {
-        w->pos++;
-        if (ubj_count(w, &n)) return -1;
-        int size = ubj_size(type);
-        if (!object && size > 0) { /* a typed array of numbers */
-            if (n > (w->len - w->pos) / (size_t)size) return -1;
-            w->pos += n * (size_t)size;
-            return 0;
-        }
-        for (size_t i = 0; i < n; i++)
-            if ((object && ubj_key(w)) || ubj_element(w, type, depth + 1)) return -1;
-        return 0;
+    int counted = w->pos < w->len && w->p[w->pos] == '#';
+    if (counted && (w->pos++, ubj_count(w, &n))) return NULL;
+    if (type && !counted) return NULL;   /* '$' needs '#' */
+    if (!object && ubj_size(type) > 0) { /* a typed array of numbers */
+        if (n > (w->len - w->pos) / (size_t)ubj_size(type)) return NULL;
+        w->pos += n * (size_t)ubj_size(type);
+        return json_pack("{s:I}", "#", (json_int_t)n);
     }
-    if (type) return -1; /* '$' needs '#' */
-    for (;;) {
-        if (w->pos >= w->len) return -1;
-        if (w->p[w->pos] == (object ? '}' : ']')) {
+    json_t *c = object ? json_object() : json_array();
+    for (size_t i = 0; c && (counted ? i < n : 1); i++) {
+        if (!counted && w->pos < w->len && w->p[w->pos] == (object ? '}' : ']')) {
             w->pos++;
-            return 0;
+            return c;
         }
-        if ((object && ubj_key(w)) || ubj_element(w, 0, depth + 1)) return -1;
+        if (object ? ubj_member(w, c, type, depth + 1) : ubj_item(w, c, type, depth + 1)) {
+            json_decref(c);
+            return NULL;
+        }
     }
+    return c;
 }
 
-static int ubj_value(ubj_walk *w, unsigned char t, int depth)
+static json_t *ubj_value(ubj_walk *w, unsigned char t, int depth)
 {
     size_t n;
     int size = ubj_size(t);
     if (size >= 0) {
-        if (w->len - w->pos < (size_t)size) return -1;
-        w->pos += (size_t)size;
-        return 0;
+        if (w->len - w->pos < (size_t)size) return NULL;
+        return t == 'Z'   ? json_null()
+               : t == 'T' ? json_true()
+               : t == 'F' ? json_false()
+                          : ubj_number(w, t);
     }
-    if (t == 'S' || t == 'H') {
-        if (ubj_count(w, &n)) return -1;
+    if (t == 'S') {
+        if (ubj_count(w, &n)) return NULL;
         w->pos += n;
-        return 0;
+        return json_stringn((const char *)w->p + w->pos - n, n); /* NULL if not UTF-8 */
     }
     if (t == '[' || t == '{') return ubj_container(w, t == '{', depth);
-    return -1;
+    return NULL;
 }
 
-/* Whether ubj is one well-formed UBJSON object, exactly. */
+/* The count of an array of node fields: {"#": n} or a plain array. */
+static size_t ubj_len(const json_t *a)
+{
+    return json_is_array(a) ? json_array_size(a)
+                            : (size_t)json_integer_value(json_object_get(a, "#"));
+}
+
+/* Checks the UBJSON before XGBoost reads it: one well-formed object,
+ * exactly, every count and length within the bytes left, nesting bounded,
+ * and the forest XGBoost would read without bounds checks consistent: a
+ * gbtree whose num_trees is the number of trees and of tree_info entries,
+ * the trees' ids each tree's place once. */
 static int ubj_check(const unsigned char *ubj, size_t len, rl_error *err)
 {
-    ubj_walk w = {ubj, len, 0};
-    if (len < 2 || ubj[0] != '{' || (w.pos = 1, ubj_container(&w, 1, 0)) || w.pos != len)
-        return rl_wire_corrupt(err, "XGBoost model", "its UBJSON is malformed");
-    return RL_OK;
+    ubj_walk w = {ubj, len, 1};
+    json_t *doc = len >= 2 && ubj[0] == '{' ? ubj_container(&w, 1, 0) : NULL;
+    const json_t *gb = json_object_get(json_object_get(doc, "learner"), "gradient_booster");
+    const json_t *model = json_object_get(gb, "model");
+    const json_t *trees = json_object_get(model, "trees");
+    const char *name = json_string_value(json_object_get(gb, "name"));
+    const char *nt = json_string_value(
+        json_object_get(json_object_get(model, "gbtree_model_param"), "num_trees"));
+    char *end = NULL;
+    long ntrees = nt ? strtol(nt, &end, 10) : -1;
+    size_t n = json_array_size(trees);
+    int ok = doc && w.pos == len && name && !strcmp(name, "gbtree") && json_is_array(trees) &&
+             end && !*end && end != nt && ntrees >= 0 && (size_t)ntrees == n &&
+             ubj_len(json_object_get(model, "tree_info")) == n;
+    unsigned char *seen = ok && n ? rl_calloc(n, 1) : NULL;
+    if (ok && n && !seen) {
+        json_decref(doc);
+        return rl_error_set(err, RL_ENOMEM, "out of memory checking an XGBoost model");
+    }
+    for (size_t i = 0; ok && i < n; i++) {
+        const json_t *id = json_object_get(json_array_get(trees, i), "id");
+        json_int_t k = json_integer_value(id);
+        ok = json_is_integer(id) && k >= 0 && (size_t)k < n && !seen[k];
+        if (ok) seen[k] = 1;
+    }
+    rl_free(seen);
+    json_decref(doc);
+    return ok ? RL_OK : rl_wire_corrupt(err, "XGBoost model", "its UBJSON is malformed");
 }
 
 /* Whether tree t (XGBoost's JSON) is a tree: node 0 reaches every node at

@@ -71,18 +71,24 @@ static void test_real_models_load_save_score(void **state)
 
 /* Models forged with valid checksums (anyone can compute them), each of
  * which XGBoost 1.7 did not survive: its UBJSON reader allocated what an
- * array count said (6 GiB: the fuzzer's out-of-memory), prediction read a
- * feature far outside the row (segfault), followed a child that is its own
- * parent (endless loop), wrote the sums of a tree group -1 before its output
- * (heap corruption), or followed a child far outside the tree. Each is now
- * refused as a damaged XGBoost payload before XGBoost predicts. */
+ * array count said (6 GiB: found by fuzz_model), its model reader read
+ * tree_info past its end when num_trees said more trees than there were
+ * (segfault: found by fuzz_model), prediction read a feature far outside
+ * the row (segfault), followed a child that is its own parent (endless
+ * loop), wrote the sums of tree group -1 before its output (heap
+ * corruption), or followed a child far outside the tree (the last four made
+ * by hand from a real model). The refused-* ones break the same rules
+ * without a crash seen (a tree group past the outputs, two trees with one
+ * id). Each is now refused as a damaged XGBoost payload before XGBoost
+ * reads or predicts. */
 static void test_forged_xgboost_payloads_are_refused(void **state)
 {
     (void)state;
     static const char *const names[] = {
-        "crash-xgb-ubj-6gib-array.ilearner",     "crash-xgb-split-feature-out-of-range.ilearner",
-        "crash-xgb-tree-cycle.ilearner",         "crash-xgb-tree-group-negative.ilearner",
-        "crash-xgb-child-out-of-range.ilearner", "refused-xgb-tree-group-too-big.ilearner"};
+        "crash-xgb-ubj-6gib-array.ilearner",       "crash-xgb-split-feature-out-of-range.ilearner",
+        "crash-xgb-tree-cycle.ilearner",           "crash-xgb-tree-group-negative.ilearner",
+        "crash-xgb-child-out-of-range.ilearner",   "crash-xgb-num-trees-beyond-trees.ilearner",
+        "refused-xgb-tree-group-too-big.ilearner", "refused-xgb-duplicate-tree-id.ilearner"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         rl_model *m = NULL;
         rl_error err;
