@@ -35,7 +35,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all lib asan tsan test unit e2e check-deps clean demo demo-engine bench bench-service bench-update bench-endpoints fuzz format
+.PHONY: all lib asan tsan test unit e2e check-deps clean demo demo-engine bench bench-service bench-update bench-endpoints crash fuzz format
 all: check-deps $(BINS) $(UNIT_BIN)
 lib: $(LIB) $(UNIT_BIN)
 
@@ -93,6 +93,12 @@ bench: all
 
 bench-service: all
 	@/usr/bin/python3 bench/service.py --build $(BUILD)
+
+# The long crash test: KILLS (200) SIGKILLs of relearnd under load, each
+# followed by the invariants of tests/e2e/crash_harness.py (scripts/crash.sh).
+KILLS ?= 200
+crash: all
+	@KILLS=$(KILLS) scripts/crash.sh $(BUILD)
 
 bench-update: all
 	@/usr/bin/python3 bench/update.py --build $(BUILD)
