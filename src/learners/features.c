@@ -201,56 +201,67 @@ static int resolve(const fcol *fc, const rl_table *t, src *s, rl_error *err)
     return RL_OK;
 }
 
-int rl_features_matrix(const rl_features *f, const rl_table *t, rl_matrix *out, rl_error *err)
+int rl_features_fill(const rl_features *f, const rl_table *t, size_t first, size_t count,
+                     double *data, rl_error *err)
 {
-    size_t n = rl_table_nrows(t), dim = f->dim;
-    double *data = NULL;
+    size_t dim = f->dim;
     int rc = RL_OK;
+    if (first > rl_table_nrows(t) || count > rl_table_nrows(t) - first)
+        return rl_error_set(err, RL_EINVAL, "rows %zu..%zu are past the table's %zu rows", first,
+                            first + count, rl_table_nrows(t));
     src *s = rl_calloc(f->ncols, sizeof *s);
     if (!s) return rl_error_set(err, RL_ENOMEM, "out of memory building the feature matrix");
     for (size_t j = 0; j < f->ncols; j++)
         if ((rc = resolve(&f->cols[j], t, &s[j], err))) goto done;
-    if (n && dim > SIZE_MAX / sizeof(double) / n) {
-        rc = rl_error_set(err, RL_ETOOBIG, "%zu rows x %zu features do not fit in memory", n, dim);
-        goto done;
-    }
-    if (n && !(data = rl_calloc(n * dim, sizeof *data))) {
-        rc = rl_error_set(err, RL_ENOMEM,
-                          "out of memory building the %zu x %zu feature matrix (%zu MiB)", n, dim,
-                          n * dim / (131072));
-        goto done;
-    }
-    for (size_t r0 = 0; r0 < n; r0 += BLOCK_ROWS) {
-        size_t r1 = n - r0 < BLOCK_ROWS ? n : r0 + BLOCK_ROWS;
+    memset(data, 0, count * dim * sizeof *data);
+    for (size_t b0 = 0; b0 < count; b0 += BLOCK_ROWS) {
+        size_t b1 = count - b0 < BLOCK_ROWS ? count : b0 + BLOCK_ROWS;
         for (size_t j = 0; j < f->ncols; j++) {
             const fcol *fc = &f->cols[j];
             double *cell = data + fc->offset;
             if (fc->type == RL_TYPE_STRING) {
-                const int32_t *codes = s[j].col->codes, *map = s[j].map;
-                for (size_t r = r0; r < r1; r++) {
+                const int32_t *codes = s[j].col->codes + first, *map = s[j].map;
+                for (size_t r = b0; r < b1; r++) {
                     int32_t code = codes[r];
                     int32_t pos = code >= 0 ? map[code] : -1;
                     if (pos >= 0) cell[r * dim + (size_t)pos] = 1.0;
                 }
             } else {
-                const double *num = s[j].col->num;
-                for (size_t r = r0; r < r1; r++)
+                const double *num = s[j].col->num + first;
+                for (size_t r = b0; r < b1; r++)
                     cell[r * dim] = num[r];
             }
         }
     }
-    out->rows = n;
-    out->cols = dim;
-    out->data = data;
-    data = NULL;
 done:
     for (size_t j = 0; j < f->ncols; j++) {
         rl_column_unref(s[j].col);
         rl_free(s[j].map);
     }
     rl_free(s);
-    rl_free(data);
     return rc;
+}
+
+int rl_features_matrix(const rl_features *f, const rl_table *t, rl_matrix *out, rl_error *err)
+{
+    size_t n = rl_table_nrows(t), dim = f->dim;
+    double *data = NULL;
+    if (n && dim > SIZE_MAX / sizeof(double) / n)
+        return rl_error_set(err, RL_ETOOBIG, "%zu rows x %zu features do not fit in memory", n,
+                            dim);
+    if (!(data = rl_malloc((n * dim + 1) * sizeof *data)))
+        return rl_error_set(err, RL_ENOMEM,
+                            "out of memory building the %zu x %zu feature matrix (%zu MiB)", n,
+                            dim, n * dim / (131072));
+    int rc = rl_features_fill(f, t, 0, n, data, err);
+    if (rc) {
+        rl_free(data);
+        return rc;
+    }
+    out->rows = n;
+    out->cols = dim;
+    out->data = data;
+    return RL_OK;
 }
 
 /* ---- JSON ---- */

@@ -39,6 +39,13 @@ rl_type rl_features_col_type(const rl_features *f, size_t i);
  * gives RL_ESCHEMA naming the column, the row and the value. */
 int rl_features_matrix(const rl_features *f, const rl_table *t, rl_matrix *out, rl_error *err);
 
+/* Fills rows first..first+count-1 of t's matrix into data (count * dim
+ * doubles, the caller's), so large tables can be processed in blocks without
+ * building the whole matrix. Same conversions and errors as
+ * rl_features_matrix. */
+int rl_features_fill(const rl_features *f, const rl_table *t, size_t first, size_t count,
+                     double *data, rl_error *err);
+
 /* Serialization, for the model file. */
 json_t *rl_features_to_json(const rl_features *f);
 int rl_features_from_json(const json_t *j, rl_features **out, rl_error *err);

@@ -18,6 +18,7 @@
 #include <time.h>
 
 static const char MAGIC[8] = {'R', 'L', 'M', 'O', 'D', 'E', 'L', 0x1a};
+#define SCORE_BLOCK_ROWS 16384
 #define RELEARN_VERSION "0.1.0"
 
 typedef struct input_col {
@@ -543,11 +544,21 @@ int rl_model_score(const rl_model *m, const rl_table *in, size_t skip, rl_table 
         t = next;
         next = NULL;
     }
-    if ((rc = rl_features_matrix(m->features, t, &x, err))) goto done;
-    size_t n = x.rows, nout = rl_learner_nout(m->kind, m->nclass);
+    /* Features and predictions a block of rows at a time: the matrix of a
+     * million rows would take far more memory (and time to touch it) than
+     * the data itself. Predictions of a row do not depend on its block. */
+    size_t n = rl_table_nrows(t), nout = rl_learner_nout(m->kind, m->nclass);
+    size_t dim = rl_features_dim(m->features);
+    size_t block = n < SCORE_BLOCK_ROWS ? n : SCORE_BLOCK_ROWS;
     pred = rl_malloc((n ? n : 1) * nout * sizeof *pred);
-    if (!pred) goto oom;
-    if (n && (rc = m->kind->predict(m->state, &x, pred, err))) goto done;
+    x.data = rl_malloc((block * dim + 1) * sizeof *x.data);
+    if (!pred || !x.data) goto oom;
+    x.cols = dim;
+    for (size_t first = 0; first < n; first += block) {
+        x.rows = n - first < block ? n - first : block;
+        if ((rc = rl_features_fill(m->features, t, first, x.rows, x.data, err))) goto done;
+        if ((rc = m->kind->predict(m->state, &x, pred + first * nout, err))) goto done;
+    }
 
     /* The scored columns go beside the caller's columns when rows line up. */
     res = rl_table_dup(rl_table_nrows(t) == rl_table_nrows(in) ? in : t);
