@@ -65,54 +65,12 @@ size_t rl_utf8_check(const char *s, size_t n)
 
 /* ---- numbers ----
  *
- * rl_format_double prints a non-integer with snprintf("%.15g") and checks it
- * with strtod, about a microsecond. Most decimals in data have few digits:
- * for 1e-4 <= |v| < 1e15 (where %g prints fixed-point) try d = 1, 2, ...
- * fraction digits: m = round(v * 10^d) with at most 15 digits in all, and
- * m / 10^d == v means the text "m with d decimals" reads back as v (both
- * operands are exact, so the division is the correctly rounded value strtod
- * gives). The first such d is the fewest digits, so the text is the one %.15g
- * prints; anything else goes to rl_format_double.
+ * The writers print numbers with rl_format_double (base/buf.c), which
+ * prints the common decimals and 16-17 digit scores without printf.
  */
-
-static const double fmt_pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                     1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
 
 size_t rl_format_number(char *out, double v)
 {
-    double a = fabs(v);
-    if (!(a >= 1e-4 && a < 1e15) || a == floor(a)) return rl_format_double(out, v);
-    int intd = 0;
-    while (intd < 15 && a >= fmt_pow10[intd])
-        intd++;
-    for (int d = 1; intd + d <= 15; d++) {
-        double m = nearbyint(a * fmt_pow10[d]);
-        if (m / fmt_pow10[d] != a) continue;
-        uint64_t u = (uint64_t)m;
-        char digits[24];
-        int nd = 0;
-        do {
-            digits[nd++] = (char)('0' + u % 10);
-            u /= 10;
-        } while (u);
-        size_t w = 0;
-        if (v < 0) out[w++] = '-';
-        if (nd <= d) { /* 0.000ddd */
-            out[w++] = '0';
-            out[w++] = '.';
-            for (int z = 0; z < d - nd; z++)
-                out[w++] = '0';
-            while (nd)
-                out[w++] = digits[--nd];
-        } else {
-            while (nd > d)
-                out[w++] = digits[--nd];
-            out[w++] = '.';
-            while (nd)
-                out[w++] = digits[--nd];
-        }
-        return w;
-    }
     return rl_format_double(out, v);
 }
 
