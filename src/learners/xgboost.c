@@ -73,8 +73,8 @@
  * (common.h). After loading, the feature count, objective, class count and
  * output shape are checked against the header. A payload forged with a valid
  * checksum (anyone can compute one: relearnd loads models that clients
- * upload) is walked before XGBoost reads it and its trees are checked
- * before it predicts ("forged payloads" below).
+ * upload) is read and checked whole before XGBoost reads it ("forged
+ * payloads" below).
  *
  * Memory: a state holds the model three times (the bytes and two boosters).
  */
@@ -234,12 +234,13 @@ static int check_config(const xgb_state *st, BoosterHandle h, rl_error *err)
 
 /* ---- forged payloads ----
  * XGBoost trusts its model bytes: its UBJSON reader allocates whatever an
- * array count says (6 GiB for a few changed bytes), and prediction follows
- * child indices, split features and tree groups unchecked (a forged model
+ * array count says (6 GiB for a few changed bytes), its model reader indexes
+ * with the counts and parents the document gives, and prediction follows
+ * child indices, split features and tree groups unchecked (forged models
  * segfaulted, looped forever or corrupted the heap; found with
- * tests/fuzz/fuzz_model.c). So the bytes are walked here first, every count
- * and length within the bytes left and nesting bounded, and a loaded
- * booster's trees are checked before its first prediction. */
+ * tests/fuzz/fuzz_model.c). So the bytes are read here first, into a
+ * skeleton (ubj_check), and every one of those is checked before XGBoost
+ * reads a byte. */
 
 typedef struct ubj_walk {
     const unsigned char *p;
@@ -334,8 +335,9 @@ static int ubj_item(ubj_walk *w, json_t *a, unsigned char type, int depth)
 }
 
 /* The rest of an array or object after its '[' or '{'. A typed array of
- * numbers is not read value by value: it stands as {"#": count}, which is
- * all the checks below need (XGBoost's arrays of node fields). */
+ * numbers is not read value by value: it stands as {"#": count, "t": type,
+ * "@": offset of its first value} (XGBoost's arrays of node fields, read in
+ * place by ubj_int). */
 static json_t *ubj_container(ubj_walk *w, int object, int depth)
 {
     unsigned char type = 0;
@@ -352,8 +354,10 @@ static json_t *ubj_container(ubj_walk *w, int object, int depth)
     if (type && !counted) return NULL;   /* '$' needs '#' */
     if (!object && ubj_size(type) > 0) { /* a typed array of numbers */
         if (n > (w->len - w->pos) / (size_t)ubj_size(type)) return NULL;
+        json_t *a = json_pack("{s:I, s:i, s:I}", "#", (json_int_t)n, "t", (int)type, "@",
+                              (json_int_t)w->pos);
         w->pos += n * (size_t)ubj_size(type);
-        return json_pack("{s:I}", "#", (json_int_t)n);
+        return a;
     }
     json_t *c = object ? json_object() : json_array();
     for (size_t i = 0; c && (counted ? i < n : 1); i++) {
@@ -389,77 +393,81 @@ static json_t *ubj_value(ubj_walk *w, unsigned char t, int depth)
     return NULL;
 }
 
-/* The count of an array of node fields: {"#": n} or a plain array. */
+/* The count of an array: a typed one ({"#": n, ...}) or a plain one. */
 static size_t ubj_len(const json_t *a)
 {
     return json_is_array(a) ? json_array_size(a)
                             : (size_t)json_integer_value(json_object_get(a, "#"));
 }
 
-/* Checks the UBJSON before XGBoost reads it: one well-formed object,
- * exactly, every count and length within the bytes left, nesting bounded,
- * and the forest XGBoost would read without bounds checks consistent: a
- * gbtree whose num_trees is the number of trees and of tree_info entries,
- * the trees' ids each tree's place once. */
-static int ubj_check(const unsigned char *ubj, size_t len, rl_error *err)
+/* Element k < ubj_len(a) of an array of integers; INT64_MIN for anything
+ * else (a float, a string). */
+static int64_t ubj_int(const unsigned char *ubj, const json_t *a, size_t k)
 {
-    ubj_walk w = {ubj, len, 1};
-    json_t *doc = len >= 2 && ubj[0] == '{' ? ubj_container(&w, 1, 0) : NULL;
-    const json_t *gb = json_object_get(json_object_get(doc, "learner"), "gradient_booster");
-    const json_t *model = json_object_get(gb, "model");
-    const json_t *trees = json_object_get(model, "trees");
-    const char *name = json_string_value(json_object_get(gb, "name"));
-    const char *nt = json_string_value(
-        json_object_get(json_object_get(model, "gbtree_model_param"), "num_trees"));
-    char *end = NULL;
-    long ntrees = nt ? strtol(nt, &end, 10) : -1;
-    size_t n = json_array_size(trees);
-    int ok = doc && w.pos == len && name && !strcmp(name, "gbtree") && json_is_array(trees) &&
-             end && !*end && end != nt && ntrees >= 0 && (size_t)ntrees == n &&
-             ubj_len(json_object_get(model, "tree_info")) == n;
-    unsigned char *seen = ok && n ? rl_calloc(n, 1) : NULL;
-    if (ok && n && !seen) {
-        json_decref(doc);
-        return rl_error_set(err, RL_ENOMEM, "out of memory checking an XGBoost model");
+    if (json_is_array(a)) {
+        const json_t *v = json_array_get(a, k);
+        return json_is_integer(v) ? (int64_t)json_integer_value(v) : INT64_MIN;
     }
-    for (size_t i = 0; ok && i < n; i++) {
-        const json_t *id = json_object_get(json_array_get(trees, i), "id");
-        json_int_t k = json_integer_value(id);
-        ok = json_is_integer(id) && k >= 0 && (size_t)k < n && !seen[k];
-        if (ok) seen[k] = 1;
-    }
-    rl_free(seen);
-    json_decref(doc);
-    return ok ? RL_OK : rl_wire_corrupt(err, "XGBoost model", "its UBJSON is malformed");
+    unsigned char t = (unsigned char)json_integer_value(json_object_get(a, "t"));
+    if (!strchr("iUIlL", t)) return INT64_MIN;
+    ubj_walk w = {ubj, SIZE_MAX,
+                  (size_t)json_integer_value(json_object_get(a, "@")) + k * (size_t)ubj_size(t)};
+    json_t *v = ubj_number(&w, t);
+    int64_t r = v ? (int64_t)json_integer_value(v) : INT64_MIN;
+    json_decref(v);
+    return r;
 }
 
-/* Whether tree t (XGBoost's JSON) is a tree: node 0 reaches every node at
- * most once through children inside it, and splits are numerical, on
- * features below nfeat. -1 when out of memory. */
-static int tree_ok(const json_t *t, size_t nfeat)
+/* A decimal string of XGBoost's parameters ("3"), or -1. */
+static long ubj_param(const json_t *obj, const char *key)
 {
+    const char *s = json_string_value(json_object_get(obj, key));
+    char *end = NULL;
+    long v = s ? strtol(s, &end, 10) : -1;
+    return s && end != s && !*end && v >= 0 ? v : -1;
+}
+
+/* Whether tree t is one XGBoost reads and predicts with safely: every node
+ * field has num_nodes entries, no categorical splits or leaf vectors, node 0
+ * reaches each node at most once through children inside the tree, splits
+ * on features below nfeat, parents inside the tree. -1 when out of memory. */
+static int tree_ok(const unsigned char *ubj, const json_t *t, size_t nfeat)
+{
+    static const char *const fields[] = {"left_children", "right_children",   "parents",
+                                         "split_indices", "split_conditions", "default_left",
+                                         "base_weights",  "loss_changes",     "sum_hessian"};
+    static const char *const categorical[] = {"categories", "categories_nodes",
+                                              "categories_segments", "categories_sizes"};
+    const json_t *tp = json_object_get(t, "tree_param");
     const json_t *left = json_object_get(t, "left_children");
     const json_t *right = json_object_get(t, "right_children");
     const json_t *feat = json_object_get(t, "split_indices");
     const json_t *kind = json_object_get(t, "split_type");
-    size_t n = json_array_size(left);
-    if (!n || json_array_size(right) != n || json_array_size(feat) != n ||
-        (kind && json_array_size(kind) != n))
+    const json_t *parents = json_object_get(t, "parents");
+    long n = ubj_param(tp, "num_nodes");
+    if (n < 1 || ubj_param(tp, "size_leaf_vector") != 0 || (kind && ubj_len(kind) != (size_t)n))
         return 0;
-    unsigned char *seen = rl_calloc(n, 1);
-    size_t *stack = rl_malloc((2 * n + 1) * sizeof *stack), top = 0;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (ubj_len(json_object_get(t, fields[i])) != (size_t)n) return 0;
+    for (size_t i = 0; i < sizeof categorical / sizeof categorical[0]; i++)
+        if (ubj_len(json_object_get(t, categorical[i]))) return 0;
+    for (long i = 0; i < n; i++) {
+        int64_t p = ubj_int(ubj, parents, (size_t)i);
+        if (p < 0 || p > UINT32_MAX || ((p & 0x7fffffff) >= n && (p & 0x7fffffff) != 0x7fffffff) ||
+            (kind && ubj_int(ubj, kind, (size_t)i) != 0))
+            return 0;
+    }
+    unsigned char *seen = rl_calloc((size_t)n, 1);
+    size_t *stack = rl_malloc((2 * (size_t)n + 1) * sizeof *stack), top = 0;
     int ok = seen && stack ? 1 : -1;
     if (ok > 0) stack[top++] = 0;
     while (ok > 0 && top) {
         size_t i = stack[--top];
-        json_int_t l = json_integer_value(json_array_get(left, i));
-        json_int_t r = json_integer_value(json_array_get(right, i));
-        json_int_t f = json_integer_value(json_array_get(feat, i));
+        int64_t l = ubj_int(ubj, left, i), r = ubj_int(ubj, right, i), f = ubj_int(ubj, feat, i);
         ok = !seen[i];
         seen[i] = 1;
         if (!ok || l == -1) continue; /* a leaf */
-        ok = l > 0 && r > 0 && l != r && (size_t)l < n && (size_t)r < n && f >= 0 &&
-             (size_t)f < nfeat && (!kind || json_integer_value(json_array_get(kind, i)) == 0);
+        ok = l > 0 && r > 0 && l != r && l < n && r < n && f >= 0 && (uint64_t)f < nfeat;
         if (ok) {
             stack[top++] = (size_t)l;
             stack[top++] = (size_t)r;
@@ -470,33 +478,65 @@ static int tree_ok(const json_t *t, size_t nfeat)
     return ok;
 }
 
-/* The loaded booster is gbtree, each tree is a tree (tree_ok) and in a group
- * its output has. */
-static int check_trees(const xgb_state *st, BoosterHandle h, rl_error *err)
+/* Checks the UBJSON before XGBoost reads it (XGBoost follows what it says
+ * without bounds checks): one well-formed object, exactly, every count and
+ * length within the bytes left, nesting bounded; a gbtree whose objective,
+ * feature and class counts are the header's, whose num_trees is the
+ * number of trees and of tree_info entries, whole rounds of
+ * num_parallel_tree trees per output, tree ids each tree's place once, tree
+ * groups below nout and every tree well formed (tree_ok). */
+static int ubj_check(const unsigned char *ubj, size_t len, rl_task task, int nclass, size_t nfeat,
+                     rl_error *err)
 {
-    bst_ulong len = 0;
-    const char *text = NULL;
-    if (XGBoosterSaveModelToBuffer(h, "{\"format\": \"json\"}", &len, &text))
-        return xgb_fail(err, RL_EFORMAT, "reading the model's trees");
-    json_t *j = json_loadb(text, (size_t)len, 0, NULL);
-    const json_t *gb = json_object_get(json_object_get(j, "learner"), "gradient_booster");
+    ubj_walk w = {ubj, len, 1};
+    json_t *doc = len >= 2 && ubj[0] == '{' ? ubj_container(&w, 1, 0) : NULL;
+    const json_t *learner = json_object_get(doc, "learner");
+    const json_t *lp = json_object_get(learner, "learner_model_param");
+    const json_t *gb = json_object_get(learner, "gradient_booster");
     const json_t *model = json_object_get(gb, "model");
+    const json_t *gp = json_object_get(model, "gbtree_model_param");
     const json_t *trees = json_object_get(model, "trees");
     const json_t *info = json_object_get(model, "tree_info");
     const char *name = json_string_value(json_object_get(gb, "name"));
-    int ok = j != NULL;
-    if (ok)
-        ok = name && !strcmp(name, "gbtree") && json_is_array(trees) &&
-             json_array_size(info) == json_array_size(trees);
-    for (size_t i = 0; ok > 0 && i < json_array_size(trees); i++) {
-        json_int_t g = json_integer_value(json_array_get(info, i));
-        ok = json_is_integer(json_array_get(info, i)) && g >= 0 && (size_t)g < st->nout;
-        if (ok) ok = tree_ok(json_array_get(trees, i), st->nfeat);
+    long ntrees = ubj_param(gp, "num_trees"), npt = ubj_param(gp, "num_parallel_tree");
+    size_t n = json_array_size(trees), nout = task == RL_TASK_MULTICLASS ? (size_t)nclass : 1;
+    const char *obj =
+        json_string_value(json_object_get(json_object_get(learner, "objective"), "name"));
+    const char *why = NULL;
+    char detail[128];
+    if (!doc || w.pos != len || !name || strcmp(name, "gbtree") || !json_is_array(trees) || !obj) {
+        why = "its UBJSON is malformed";
+    } else if (strcmp(obj, objective(task)) != 0) {
+        snprintf(detail, sizeof detail, "objective %.40s where %s belongs", obj, objective(task));
+        why = detail;
+    } else if (ubj_param(lp, "num_feature") != (long)nfeat) {
+        why = "its feature count differs";
+    } else if (ubj_param(lp, "num_class") != (task == RL_TASK_MULTICLASS ? nclass : 0)) {
+        why = "its class count differs";
     }
-    json_decref(j);
-    if (!j || ok < 0)
-        return rl_error_set(err, RL_ENOMEM, "out of memory checking an XGBoost model");
-    return ok ? RL_OK : rl_wire_corrupt(err, "XGBoost model", "a tree is malformed");
+    if (why) {
+        json_decref(doc);
+        return rl_wire_corrupt(err, "XGBoost model", why);
+    }
+    int ok = ntrees >= 0 && (size_t)ntrees == n && ubj_len(info) == n && npt >= 1 &&
+             n % ((size_t)npt * nout) == 0;
+    unsigned char *seen = ok && n ? rl_calloc(n, 1) : NULL;
+    if (ok && n && !seen) ok = -1;
+    for (size_t i = 0; ok > 0 && i < n; i++) {
+        const json_t *id = json_object_get(json_array_get(trees, i), "id");
+        json_int_t k = json_integer_value(id);
+        int64_t g = ubj_int(ubj, info, i);
+        ok = json_is_integer(id) && k >= 0 && (size_t)k < n && !seen[k] && g >= 0 &&
+             (uint64_t)g < nout;
+        if (ok) {
+            seen[k] = 1;
+            ok = tree_ok(ubj, json_array_get(trees, i), nfeat);
+        }
+    }
+    rl_free(seen);
+    json_decref(doc);
+    if (ok < 0) return rl_error_set(err, RL_ENOMEM, "out of memory checking an XGBoost model");
+    return ok ? RL_OK : rl_wire_corrupt(err, "XGBoost model", "its trees are malformed");
 }
 
 /* A booster from st's bytes, with nthread set, configured (check_config()
@@ -529,7 +569,6 @@ static int load_booster(const xgb_state *st, int single, BoosterHandle *out, rl_
     }
     if ((rc = check_config(st, h, err))) goto fail;
     if (!single) goto done;
-    if ((rc = check_trees(st, h, err))) goto fail; /* before anything predicts */
     /* Warm-up on a row of missing values. */
     row = rl_malloc(st->nfeat * sizeof *row);
     pred = rl_malloc(st->nout * sizeof *pred);
@@ -627,7 +666,8 @@ static int xgb_load(rl_task task, int nclass, const void *data, size_t len, void
         return rl_wire_corrupt(err, what, "its class count differs from the model's");
     if (nfeat == 0 || nfeat > INT32_MAX || ulen == 0)
         return rl_wire_corrupt(err, what, "impossible sizes");
-    if ((rc = ubj_check(ubj, (size_t)ulen, err))) return rc; /* before XGBoost reads it */
+    if ((rc = ubj_check(ubj, (size_t)ulen, task, nclass, (size_t)nfeat, err)))
+        return rc; /* before XGBoost reads a byte of it */
     unsigned char *copy = rl_malloc((size_t)ulen);
     if (!copy) return rl_error_set(err, RL_ENOMEM, "out of memory loading an XGBoost model");
     memcpy(copy, ubj, (size_t)ulen);
