@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -350,9 +351,11 @@ static enum MHD_Result route(rl_req *r)
     if (r->nseg >= 1 && strcmp(r->seg[0], "storage") == 0) return rl_route_storage(r);
     if (r->nseg >= 5 && strcmp(r->seg[0], "workspaces") == 0 &&
         strcmp(r->seg[2], "services") == 0) {
-        rl_served *sv = rl_registry_get(r->srv, r->seg[3]);
+        /* An RRS call counted at its headers was looked up and its key
+         * checked then: the request holds that entry until it completes. */
+        rl_served *sv = r->call_sv ? r->call_sv : rl_registry_get(r->srv, r->seg[3]);
         if (!sv || strcmp(sv->workspace_id, r->seg[1]) != 0) {
-            rl_served_release(r->srv, sv);
+            if (sv != r->call_sv) rl_served_release(r->srv, sv);
             return rl_reply_error(r, 404, "ServiceNotFound", "no web service '%s' in workspace "
                                   "'%s'", r->seg[3], r->seg[1]);
         }
@@ -372,7 +375,7 @@ static enum MHD_Result route(rl_req *r)
             res = rl_route_jobs(r, sv);
         else
             res = rl_reply_error(r, 404, "RouteNotFound", "no route %s %s", r->method, r->path);
-        rl_served_release(r->srv, sv);
+        if (sv != r->call_sv) rl_served_release(r->srv, sv);
         return res;
     }
     if (r->nseg >= 2 && strcmp(r->seg[0], "workspaces") == 0) return rl_route_manage(r);
@@ -511,6 +514,31 @@ static void *janitor(void *arg)
     return NULL;
 }
 
+/* The listening socket, bound and listening: the port is known before any
+ * request can arrive (MHD_OPTION_LISTEN_SOCKET hands it to libmicrohttpd,
+ * which closes it when it stops, or fails to start). */
+static int listen_socket(rl_server *s, const struct sockaddr_in *addr, int *out, rl_error *err)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), on = 1;
+    struct sockaddr_in bound;
+    socklen_t len = sizeof bound;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) ||
+        bind(fd, (const struct sockaddr *)addr, sizeof *addr) || listen(fd, SOMAXCONN) ||
+        getsockname(fd, (struct sockaddr *)&bound, &len)) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        return rl_error_set(err, RL_EIO, "cannot listen on %s:%d: %s (is the port taken, or "
+                            "the address not this machine's?)",
+                            s->cfg.host ? s->cfg.host : "127.0.0.1", s->cfg.port, strerror(e));
+    }
+    s->port = ntohs(bound.sin_port);
+    *out = fd;
+    return RL_OK;
+}
+
+/* Everything a request reads (the port, the public URL, the job pool) is set
+ * before libmicrohttpd starts its threads: they see it through the thread
+ * creation, with no lock. */
 int rl_server_start(rl_server *s, rl_error *err)
 {
     struct sockaddr_in addr;
@@ -520,11 +548,30 @@ int rl_server_start(rl_server *s, rl_error *err)
     if (inet_pton(AF_INET, s->cfg.host ? s->cfg.host : "127.0.0.1", &addr.sin_addr) != 1)
         return rl_error_set(err, RL_EINVAL, "cannot listen on '%s': give an IPv4 address such "
                             "as 127.0.0.1 or 0.0.0.0", s->cfg.host);
+    int fd = -1, rc;
+    if ((rc = listen_socket(s, &addr, &fd, err))) return rc;
+    if (s->cfg.public_url)
+        snprintf(s->public_url, sizeof s->public_url, "%s", s->cfg.public_url);
+    else
+        snprintf(s->public_url, sizeof s->public_url, "%s://%s:%d",
+                 s->tls_cert ? "https" : "http", s->cfg.host ? s->cfg.host : "127.0.0.1",
+                 s->port);
+    size_t n = strlen(s->public_url);
+    while (n && s->public_url[n - 1] == '/') s->public_url[--n] = '\0';
+    if ((rc = rl_jobs_start(s->meta, s->blobs, s->cfg.workers, &s->jobs, err))) {
+        close(fd);
+        return rc;
+    }
+    if (pthread_create(&s->janitor, NULL, janitor, s) != 0) {
+        close(fd);
+        return rl_error_set(err, RL_EINTERNAL, "cannot start a thread");
+    }
+    s->janitor_running = 1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG | (s->tls_cert ? MHD_USE_TLS : 0);
     /* Without TLS the list ends before the key and certificate. */
     s->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.request_timeout,
@@ -537,20 +584,7 @@ int rl_server_start(rl_server *s, rl_error *err)
                             "address not this machine's?%s)",
                             s->cfg.host ? s->cfg.host : "127.0.0.1", s->cfg.port,
                             s->tls_cert ? " Or do the --tls-cert and --tls-key not match?" : "");
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = info ? info->port : s->cfg.port;
-    if (s->cfg.public_url)
-        snprintf(s->public_url, sizeof s->public_url, "%s", s->cfg.public_url);
-    else
-        snprintf(s->public_url, sizeof s->public_url, "%s://%s:%d",
-                 s->tls_cert ? "https" : "http", s->cfg.host ? s->cfg.host : "127.0.0.1",
-                 s->port);
-    size_t n = strlen(s->public_url);
-    while (n && s->public_url[n - 1] == '/') s->public_url[--n] = '\0';
-    if (pthread_create(&s->janitor, NULL, janitor, s) != 0)
-        return rl_error_set(err, RL_EINTERNAL, "cannot start a thread");
-    s->janitor_running = 1;
-    return rl_jobs_start(s->meta, s->blobs, s->cfg.workers, &s->jobs, err);
+    return RL_OK;
 }
 
 int rl_server_port(const rl_server *s)
