@@ -80,7 +80,7 @@ EOF
 targets=""
 for n in $names; do targets="$targets $out/fuzz_$n"; done
 # shellcheck disable=SC2086
-make --no-print-directory -j2 -f "$out/fuzz.mk" $targets || { echo "fuzz.sh: build failed" >&2; exit 1; }
+make -s --no-print-directory -j2 -f "$out/fuzz.mk" $targets || { echo "fuzz.sh: build failed" >&2; exit 1; }
 [ "${FUZZ_BUILD_ONLY:-0}" = 1 ] && exit 0
 
 # ---- run ----
