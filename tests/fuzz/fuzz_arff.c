@@ -3,10 +3,9 @@
  * Whatever reads must write back and read again to the same table (names,
  * types, flags, values, and for nominal columns the declared levels in
  * order): a difference or an error aborts, as does any sanitizer report.
- * Build and run (seed corpus in tests/fuzz/corpus/arff):
- *   clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Isrc \
- *     tests/fuzz/fuzz_arff.c $(ls src/base/[a-z]*.c src/data/[a-z]*.c) -lm -o build/fuzz_arff
- *   build/fuzz_arff -max_total_time=60 tests/fuzz/corpus/arff
+ * scripts/fuzz.sh builds and runs it (`make fuzz FUZZ_ONLY=arff`) on a copy
+ * of the seeds in tests/fuzz/corpus/arff; replay one input with
+ * `build/fuzz/fuzz_arff FILE`.
  */
 #include "base/buf.h"
 #include "data/io.h"
