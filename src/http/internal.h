@@ -37,7 +37,7 @@ typedef struct rl_served {
     char *endpoint;      /* the endpoint's name */
     rl_service_kind kind;
     char primary_hash[65], secondary_hash[65];
-    int max_concurrent;
+    atomic_int max_concurrent; /* changed in place by a PUT of the settings */
     atomic_int inflight;  /* calls in flight, counted on `calls` (see below) */
     struct rl_served *calls; /* the entry that counts this endpoint's calls: itself,
                                 or the entry it replaced (referenced), so a refresh
