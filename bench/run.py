@@ -7,8 +7,8 @@ Runs the training-engine benchmarks (bench/engine.py: CSV ingest, training
 per learner, batch scoring, each beside its Python peer in the same run),
 prints one table and writes bench/results/engine-<date>.json. Defaults: 32,561
 and 1,000,000 census-like rows, the median of 3 runs, except training at
-500,000+ rows: one run (--big-runs) and no multiclass kinds unless --learners
-names them. --quick is a smoke run: 2,000 rows, one run, results in
+500,000+ rows: one run (--big-runs) and neither the multiclass kinds nor the
+SVM unless --learners names them (their peers take minutes there). --quick is a smoke run: 2,000 rows, one run, results in
 engine-<date>-quick.json.
 """
 import argparse
