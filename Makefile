@@ -35,7 +35,8 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all lib asan tsan test unit e2e check-deps clean demo demo-engine bench bench-service bench-update bench-endpoints crash fuzz format
+.PHONY: all lib asan tsan test unit e2e check-deps clean demo demo-engine bench bench-service bench-update bench-endpoints crash fuzz format \
+        tsan-test valgrind soak
 all: check-deps $(BINS) $(UNIT_BIN)
 lib: $(LIB) $(UNIT_BIN)
 
@@ -73,6 +74,16 @@ tsan:
 test:
 	@scripts/test.sh
 
+# Unit tests and every end-to-end test under ThreadSanitizer (build/tsan);
+# scripts/test.sh runs the --quick version.
+tsan-test:
+	@scripts/tsan.sh
+
+# Unit tests, the CLI and a relearnd session under valgrind memcheck
+# (build/release); scripts/test.sh runs the --quick version.
+valgrind:
+	@scripts/valgrind.sh
+
 # One tree's unit tests (MODE=release|asan); T=name runs only test_name.
 unit: lib
 	@scripts/unit.sh $(BUILD) $(T)
@@ -105,6 +116,12 @@ bench-update: all
 
 bench-endpoints: all
 	@/usr/bin/python3 bench/endpoints.py --build $(BUILD)
+
+# Mixed load against one relearnd for SOAK_MINUTES (10): errors, p99 latency
+# per 30 s window, resident memory growth (bench/soak.py).
+SOAK_MINUTES ?= 10
+soak: all
+	@/usr/bin/python3 bench/soak.py --build $(BUILD) --minutes $(SOAK_MINUTES)
 
 fuzz:
 	@scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Every test of relearn: builds the optimised tree (gcc), the ASan+UBSan tree
 # and a clang tree, then runs the unit tests in the first two and the
-# end-to-end tests against both. `make test` runs this; so does CI.
+# end-to-end tests against both, then short ThreadSanitizer and valgrind runs
+# (scripts/tsan.sh --quick, scripts/valgrind.sh --quick). `make test` runs
+# this; so does CI.
 set -u
 cd "$(dirname "$0")/.."
 scripts/deps.sh --check-or-install || exit 1
@@ -30,6 +32,14 @@ RELEARN_BUILD=build/release /usr/bin/python3 -m pytest -q tests/e2e || fail=$((f
 step "end-to-end tests: ASan+UBSan"
 RELEARN_BUILD=build/asan RELEARN_SANITIZED=1 /usr/bin/python3 -m pytest -q tests/e2e \
     || fail=$((fail + 1))
+
+# The short versions of `make tsan-test` and `make valgrind` (each builds what
+# it needs): unit tests and the daemon's e2e tests under ThreadSanitizer, unit
+# tests (less the two slowest), the CLI and a relearnd session under valgrind.
+step "ThreadSanitizer (short)"
+scripts/tsan.sh --quick || fail=$((fail + 1))
+step "valgrind memcheck (short)"
+scripts/valgrind.sh --quick || fail=$((fail + 1))
 
 echo
 if [ "$fail" = 0 ]; then

@@ -41,6 +41,7 @@ class Cli:
             assert "runtime error" not in proc.stderr, proc.stderr
             assert "AddressSanitizer" not in proc.stderr, proc.stderr
             assert "LeakSanitizer" not in proc.stderr, proc.stderr
+            assert "ThreadSanitizer" not in proc.stderr, proc.stderr
         return proc
 
 

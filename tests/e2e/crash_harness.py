@@ -240,7 +240,9 @@ class Harness:
         lib = BUILD / "librelearn.a"
         out = self.work / "crash_check"
         flags = ["-std=c11", "-D_GNU_SOURCE", "-O1", "-g", "-pthread", f"-I{ROOT / 'src'}"]
-        if SANITIZED or "asan" in BUILD.name:
+        if "tsan" in BUILD.name:  # the library's sanitizer, or it does not link
+            flags += ["-fsanitize=thread"]
+        elif SANITIZED or "asan" in BUILD.name:
             flags += ["-fsanitize=address,undefined"]
         p = subprocess.run(["cc", *flags, str(HERE / "crash_check.c"), str(lib), *LIBS, "-o",
                             str(out)], capture_output=True, text=True)

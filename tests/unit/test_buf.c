@@ -11,6 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 static const char *fmt(double v, char *out)
 {
@@ -37,7 +45,9 @@ static void test_known_texts(void **state)
 }
 
 /* Every text reads back as exactly the double it came from, and is never
- * longer than what printf's shortest %.15g..%.17g gives. */
+ * longer than what printf's shortest %.15g..%.17g gives. (The length is not
+ * checked under valgrind, which computes long double at double precision:
+ * the texts stay exact but may be longer; scripts/valgrind.sh.) */
 static void test_round_trip(void **state)
 {
     (void)state;
@@ -64,7 +74,8 @@ static void test_round_trip(void **state)
             n = snprintf(b, sizeof b, "%.*g", p, v);
             if (strtod(b, NULL) == v) break;
         }
-        if (strlen(a) > (size_t)n) fail_msg("%s is longer than %s", a, b);
+        if (strlen(a) > (size_t)n && !RUNNING_ON_VALGRIND)
+            fail_msg("%s is longer than %s", a, b);
     }
 }
 
