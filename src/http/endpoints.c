@@ -139,25 +139,19 @@ static int schema_compatible(const rl_model *cur, const rl_model *m, rl_error *e
 /* The training job that produced the model at address, if known (into job,
  * 33 bytes): the partner training service's job whose results name it, or
  * the job an earlier history entry of the endpoint recorded for the same
- * model file (a rollback, a refresh). */
+ * model file (a rollback, a refresh). Each is one row looked up by the store:
+ * listing every job and history entry (each with its evaluation) at every
+ * model change made its time and the daemon's memory grow with the jobs run. */
 static void find_job(rl_server *s, const rl_service *svc, const char *endpoint,
                      const char *address, char *job)
 {
+    char id[RL_META_ID_MAX + 1];
     job[0] = '\0';
-    rl_job *v = NULL;
-    size_t n = 0;
-    if (svc->partner_id && rl_meta_job_list(s->meta, svc->partner_id, &v, &n, NULL) == RL_OK) {
-        for (size_t i = n; i-- > 0 && !job[0];)
-            if (v[i].results_json && strstr(v[i].results_json, address))
-                snprintf(job, 33, "%s", v[i].id);
-        rl_job_list_free(v, n);
-    }
-    rl_history_entry *h = NULL;
-    if (job[0] || rl_meta_history_list(s->meta, svc->id, endpoint, &h, &n, NULL) != RL_OK) return;
-    for (size_t i = n; i-- > 0 && !job[0];)
-        if (h[i].job_id && h[i].model_blob && !strcmp(h[i].model_blob, address))
-            snprintf(job, 33, "%s", h[i].job_id);
-    rl_history_list_free(h, n);
+    if (svc->partner_id &&
+        rl_meta_job_find_by_result(s->meta, svc->partner_id, address, id, NULL) == RL_OK && id[0])
+        snprintf(job, 33, "%.32s", id); /* job ids are 32 hex digits */
+    else if (rl_meta_history_find_job(s->meta, svc->id, endpoint, address, id, NULL) == RL_OK)
+        snprintf(job, 33, "%.32s", id); /* job ids are 32 hex digits */
 }
 
 int rl_model_change_check(rl_server *s, const rl_service *svc, const char *endpoint,

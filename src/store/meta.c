@@ -548,6 +548,18 @@ int rl_meta_history_get(rl_meta *m, const char *service_id, const char *endpoint
     return m->ops->history_get(m, service_id, endpoint, seq, out, err);
 }
 
+int rl_meta_history_find_job(rl_meta *m, const char *service_id, const char *endpoint,
+                             const char *model_blob, char *job_id, rl_error *err)
+{
+    int rc;
+    if ((rc = check_meta(m, err)) || (rc = check_id("service id", service_id, err)) ||
+        (rc = check_id("endpoint name", endpoint, err)) ||
+        (rc = check_text("model blob address", model_blob, 0, 1024, err)) ||
+        (rc = check_out(job_id, job_id, err)))
+        return rc;
+    return m->ops->history_find_job(m, service_id, endpoint, model_blob, job_id, err);
+}
+
 int rl_meta_blob_referenced(rl_meta *m, const char *address, int *referenced, rl_error *err)
 {
     int rc;
@@ -590,6 +602,18 @@ int rl_meta_job_list(rl_meta *m, const char *service_id, rl_job **out, size_t *n
         (rc = check_out(out, n, err)))
         return rc;
     return m->ops->job_list(m, service_id, out, n, err);
+}
+
+int rl_meta_job_find_by_result(rl_meta *m, const char *service_id, const char *text, char *id,
+                               rl_error *err)
+{
+    int rc;
+    if ((rc = check_meta(m, err)) || (rc = check_id("service id", service_id, err)) ||
+        (rc = check_text("text to find in job results", text, 0, 1024, err)) ||
+        (rc = check_out(id, id, err)))
+        return rc;
+    if (!*text) return rl_error_set(err, RL_EINVAL, "text to find in job results is empty");
+    return m->ops->job_find_by_result(m, service_id, text, id, err);
 }
 
 int rl_meta_job_list_runnable(rl_meta *m, rl_job **out, size_t *n, rl_error *err)

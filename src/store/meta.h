@@ -280,6 +280,12 @@ int rl_meta_history_list(rl_meta *m, const char *service_id, const char *endpoin
 /* One entry (for a rollback to seq). */
 int rl_meta_history_get(rl_meta *m, const char *service_id, const char *endpoint, int64_t seq,
                         rl_history_entry **out, rl_error *err);
+/* The job id of the newest history entry of the endpoint that is bound to
+ * model_blob and names a job, into job_id (RL_META_ID_MAX + 1 bytes); "" when
+ * none does (or there is no such endpoint). One row read, whatever the
+ * history's length. */
+int rl_meta_history_find_job(rl_meta *m, const char *service_id, const char *endpoint,
+                             const char *model_blob, char *job_id, rl_error *err);
 
 /* *referenced = 1 when any endpoint or history entry names the blob
  * address, else 0. A referenced blob must never be deleted. The answer is a
@@ -297,6 +303,11 @@ int rl_meta_job_create(rl_meta *m, const rl_job *j, rl_error *err);
 int rl_meta_job_get(rl_meta *m, const char *id, rl_job **out, rl_error *err);
 /* The jobs of a service, oldest first. */
 int rl_meta_job_list(rl_meta *m, const char *service_id, rl_job **out, size_t *n, rl_error *err);
+/* The id of the newest job of service_id whose results JSON contains text
+ * (a blob address), into id (RL_META_ID_MAX + 1 bytes); "" when none does.
+ * Reads one id, not the jobs: its memory does not grow with their number. */
+int rl_meta_job_find_by_result(rl_meta *m, const char *service_id, const char *text, char *id,
+                               rl_error *err);
 /* Jobs that should run: NotStarted with start_requested, oldest first. */
 int rl_meta_job_list_runnable(rl_meta *m, rl_job **out, size_t *n, rl_error *err);
 

@@ -55,11 +55,15 @@ typedef struct rl_meta_ops {
                         rl_history_entry **out, size_t *n, rl_error *err);
     int (*history_get)(rl_meta *m, const char *service_id, const char *endpoint, int64_t seq,
                        rl_history_entry **out, rl_error *err);
+    int (*history_find_job)(rl_meta *m, const char *service_id, const char *endpoint,
+                            const char *model_blob, char *job_id, rl_error *err);
     int (*blob_referenced)(rl_meta *m, const char *address, int *referenced, rl_error *err);
 
     int (*job_create)(rl_meta *m, const rl_job *j, rl_error *err);
     int (*job_get)(rl_meta *m, const char *id, rl_job **out, rl_error *err);
     int (*job_list)(rl_meta *m, const char *service_id, rl_job **out, size_t *n, rl_error *err);
+    int (*job_find_by_result)(rl_meta *m, const char *service_id, const char *text, char *id,
+                              rl_error *err);
     int (*job_list_runnable)(rl_meta *m, rl_job **out, size_t *n, rl_error *err);
     int (*job_start_request)(rl_meta *m, const char *id, rl_error *err);
     int (*job_claim)(rl_meta *m, const char *id, int64_t now, rl_error *err);

@@ -356,6 +356,39 @@ static int nomem(rl_error *err)
     return rl_error_set(err, RL_ENOMEM, "out of memory reading the metadata database");
 }
 
+/* The text of column 0 of the first row of sql into out (size bytes); ""
+ * when there is no row or the value is NULL. RL_EINTERNAL if it does not fit. */
+static int query_text(sqlite3 *db, rl_error *err, char *out, size_t size, const char *what,
+                      const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) return sql_error(db, rc, what, err);
+    va_list ap;
+    va_start(ap, fmt);
+    rc = bind_v(st, fmt, ap);
+    va_end(ap);
+    int ret, row = 0;
+    if (rc != SQLITE_OK) {
+        ret = sql_error(db, rc, what, err);
+    } else if ((ret = step(db, st, &row, what, err)) == RL_OK) {
+        const char *s = row ? (const char *)sqlite3_column_text(st, 0) : NULL;
+        size_t n = s ? (size_t)sqlite3_column_bytes(st, 0) : 0;
+        if (row && !s && sqlite3_column_type(st, 0) != SQLITE_NULL)
+            ret = nomem(err);
+        else if (n >= size)
+            ret = rl_error_set(err, RL_EINTERNAL, "%s: a value of %zu bytes where at most %zu "
+                               "fit; the database holds what relearn never writes",
+                               what, n, size - 1);
+        else {
+            memcpy(out, s ? s : "", n);
+            out[n] = '\0';
+        }
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
 static int bad_enum(const char *what, const char *s, rl_error *err)
 {
     return rl_error_set(err, RL_EFORMAT,
@@ -1189,6 +1222,20 @@ static int sqlite_history_get(rl_meta *m, const char *service_id, const char *en
     return rc;
 }
 
+static int sqlite_history_find_job(rl_meta *m, const char *service_id, const char *endpoint,
+                                   const char *model_blob, char *job_id, rl_error *err)
+{
+    sqlite3 *db = pool_get(SM(m));
+    char id[RL_META_ID_MAX + 1];
+    int rc = query_text(db, err, id, sizeof id, "looking up the job of a history entry",
+                        "SELECT job_id FROM history WHERE service_id = ? AND endpoint = ? AND "
+                        "model_blob = ? AND job_id IS NOT NULL ORDER BY seq DESC LIMIT 1",
+                        "ttt", service_id, endpoint, model_blob);
+    if (rc == RL_OK) memcpy(job_id, id, strlen(id) + 1);
+    pool_put(SM(m), db);
+    return rc;
+}
+
 static int sqlite_blob_referenced(rl_meta *m, const char *address, int *referenced, rl_error *err)
 {
     sqlite3 *db = pool_get(SM(m));
@@ -1242,6 +1289,20 @@ static int sqlite_job_list(rl_meta *m, const char *service_id, rl_job **out, siz
                   service_id);
     if (rc == RL_OK) rc = collect(db, st, sizeof(rl_job), row_job, fini_job, (void **)out, n, err);
     rc = tx_end(db, rc, err);
+    pool_put(SM(m), db);
+    return rc;
+}
+
+static int sqlite_job_find_by_result(rl_meta *m, const char *service_id, const char *text,
+                                     char *id, rl_error *err)
+{
+    sqlite3 *db = pool_get(SM(m));
+    char found[RL_META_ID_MAX + 1];
+    int rc = query_text(db, err, found, sizeof found, "looking up the job of a result",
+                        "SELECT id FROM job WHERE service_id = ? AND instr(results_json, ?) > 0 "
+                        "ORDER BY created DESC, id DESC LIMIT 1",
+                        "tt", service_id, text);
+    if (rc == RL_OK) memcpy(id, found, strlen(found) + 1);
     pool_put(SM(m), db);
     return rc;
 }
@@ -1467,10 +1528,12 @@ static const rl_meta_ops sqlite_ops = {
     .endpoint_delete = sqlite_endpoint_delete,
     .history_list = sqlite_history_list,
     .history_get = sqlite_history_get,
+    .history_find_job = sqlite_history_find_job,
     .blob_referenced = sqlite_blob_referenced,
     .job_create = sqlite_job_create,
     .job_get = sqlite_job_get,
     .job_list = sqlite_job_list,
+    .job_find_by_result = sqlite_job_find_by_result,
     .job_list_runnable = sqlite_job_list_runnable,
     .job_start_request = sqlite_job_start_request,
     .job_claim = sqlite_job_claim,

@@ -908,6 +908,95 @@ static void test_job_state_machine(void **state)
     assert_int_equal(rl_meta_job_list(f->m, "nosuch", &v, &n, &err), RL_ENOTFOUND);
 }
 
+/* A finished job of s1 whose results name the given text. */
+static void finished_job(rl_meta *m, const char *id, int64_t created, const char *results)
+{
+    rl_error err;
+    rl_job j = job(id, "s1", created);
+    j.start_requested = 1;
+    assert_int_equal(rl_meta_job_create(m, &j, &err), RL_OK);
+    assert_int_equal(rl_meta_job_claim(m, id, created + 1, &err), RL_OK);
+    assert_int_equal(rl_meta_job_finish(m, id, RL_JOB_FINISHED, results, NULL, created + 2, &err),
+                     RL_OK);
+}
+
+/* Which job made a model file: the newest job whose results name it, or the
+ * job of the newest history entry bound to it; one row each, literal text
+ * (no LIKE wildcards), out-parameter untouched on failure. */
+static void test_find_job_of_model(void **state)
+{
+    fixture *f = *state;
+    rl_error err;
+    seed(f->m);
+    finished_job(f->m, "j1", 100, "{\"output1\":{\"RelativeLocation\":\"retrain/m.ilearner\"}}");
+    finished_job(f->m, "j2", 200, "{\"output1\":{\"RelativeLocation\":\"retrain/m.ilearner\"}}");
+    finished_job(f->m, "j3", 300, "{\"output1\":{\"RelativeLocation\":\"retrain/x.ilearner\"}}");
+    rl_job j4 = job("j4", "s1", 400); /* no results yet */
+    assert_int_equal(rl_meta_job_create(f->m, &j4, &err), RL_OK);
+    char id[RL_META_ID_MAX + 1];
+    assert_int_equal(rl_meta_job_find_by_result(f->m, "s1", "retrain/m.ilearner", id, &err), RL_OK);
+    assert_string_equal(id, "j2");
+    assert_int_equal(rl_meta_job_find_by_result(f->m, "s1", "retrain/x.ilearner", id, &err), RL_OK);
+    assert_string_equal(id, "j3");
+    static const char *none[] = {"retrain/none.ilearner", "retrain/m_ilearner", "retrain/%",
+                                 "x'); DROP TABLE job; --"};
+    for (size_t i = 0; i < sizeof none / sizeof *none; i++) {
+        assert_int_equal(rl_meta_job_find_by_result(f->m, "s1", none[i], id, &err), RL_OK);
+        assert_string_equal(id, "");
+    }
+    assert_int_equal(rl_meta_job_find_by_result(f->m, "nosuch", "retrain/m.ilearner", id, &err),
+                     RL_OK);
+    assert_string_equal(id, "");
+    snprintf(id, sizeof id, "untouched");
+    assert_int_equal(rl_meta_job_find_by_result(f->m, "s1", "", id, &err), RL_EINVAL);
+    assert_non_null(strstr(err.msg, "empty"));
+    assert_int_equal(rl_meta_job_find_by_result(f->m, "s1", NULL, id, &err), RL_EINVAL);
+    assert_int_equal(rl_meta_job_find_by_result(f->m, "s1", "a", NULL, &err), RL_EINVAL);
+    assert_int_equal(rl_meta_job_find_by_result(NULL, "s1", "a", id, &err), RL_EINVAL);
+    assert_string_equal(id, "untouched");
+
+    /* History: update-resource with a job, a rollback to the same file
+     * without one, another model without a job. */
+    rl_history_entry h = entry(RL_ACTION_UPDATE_RESOURCE, "workspace token");
+    h.job_id = S("j1");
+    assert_int_equal(rl_meta_endpoint_set_model(f->m, "s1", "default", "models/m2", HASH_A, &h, -1,
+                                                NULL, &err),
+                     RL_OK);
+    h.job_id = S("j2");
+    assert_int_equal(rl_meta_endpoint_set_model(f->m, "s1", "default", "models/m2", HASH_A, &h, -1,
+                                                NULL, &err),
+                     RL_OK);
+    rl_history_entry r = entry(RL_ACTION_ROLLBACK, "workspace token");
+    assert_int_equal(rl_meta_endpoint_set_model(f->m, "s1", "default", "models/m2", HASH_A, &r, -1,
+                                                NULL, &err),
+                     RL_OK);
+    assert_int_equal(rl_meta_endpoint_set_model(f->m, "s1", "default", "models/m3", HASH_B, &r, -1,
+                                                NULL, &err),
+                     RL_OK);
+    assert_int_equal(rl_meta_history_find_job(f->m, "s1", "default", "models/m2", id, &err), RL_OK);
+    assert_string_equal(id, "j2");
+    assert_int_equal(rl_meta_history_find_job(f->m, "s1", "default", "models/m3", id, &err), RL_OK);
+    assert_string_equal(id, "");
+    assert_int_equal(rl_meta_history_find_job(f->m, "s1", "default", "models/m_", id, &err), RL_OK);
+    assert_string_equal(id, "");
+    assert_int_equal(rl_meta_history_find_job(f->m, "s1", "nope", "models/m2", id, &err), RL_OK);
+    assert_string_equal(id, "");
+    snprintf(id, sizeof id, "untouched");
+    assert_int_equal(rl_meta_history_find_job(f->m, "s1", "", "models/m2", id, &err), RL_EINVAL);
+    assert_int_equal(rl_meta_history_find_job(f->m, "s1", "default", NULL, id, &err), RL_EINVAL);
+    assert_int_equal(rl_meta_history_find_job(f->m, "s1", "default", "models/m2", NULL, &err),
+                     RL_EINVAL);
+    assert_string_equal(id, "untouched");
+
+    /* A value longer than any id relearn writes (put there behind its back)
+     * is refused, not truncated. */
+    raw_sql(f->path, "UPDATE history SET job_id = printf('%.300c', 'x') WHERE job_id = 'j2'");
+    assert_int_equal(rl_meta_history_find_job(f->m, "s1", "default", "models/m2", id, &err),
+                     RL_EINTERNAL);
+    assert_non_null(strstr(err.msg, "300 bytes"));
+    assert_string_equal(id, "untouched");
+}
+
 static void test_jobs_recover(void **state)
 {
     fixture *f = *state;
@@ -1163,6 +1252,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sql_metacharacters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_state_machine, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_find_job_of_model, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jobs_recover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_out_of_memory, setup, teardown),
