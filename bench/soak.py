@@ -29,9 +29,10 @@ model, then runs for --minutes, all at once, on 127.0.0.1:
 
 Reports requests by kind (count, failures, p50 and p99 latency), errors
 expected and unexpected (goal: 0 unexpected), p99 latency per 30 s window,
-and resident memory (VmRSS from /proc/PID/status) after warm-up (--warmup,
-default 60 s, or a third of a shorter run) and at the end: goal, growth
-under 5% after warm-up. relearnd is stopped with SIGTERM at the end and must
+and resident memory (VmRSS from /proc/PID/status, sampled every 5 s) after
+warm-up (--warmup, default 60 s, or a third of a shorter run) and at the end,
+each the median of 30 s of samples, and its trend: goal, growth under 5%
+after warm-up. relearnd is stopped with SIGTERM at the end and must
 exit 0; with a sanitizer build its log must hold no sanitizer report.
 
 Prints the tables and writes bench/results/soak-<date>[-short].json (runs
@@ -44,6 +45,7 @@ import csv
 import json
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -477,9 +479,19 @@ def main():
                         "unexpected": sum(1 for r in sel if not r[3] and not r[4]),
                         "expected": sum(1 for r in sel if not r[3] and r[4]),
                         "rss_mib": mem[-1] / 1024 if mem else None})
-    after = [kb for t, kb in rss if t >= warmup]
-    start_kb = after[0] if after else rss[0][1]
-    growth = (end_rss - start_kb) / start_kb * 100
+    # Memory after warm-up and at the end, each the median of the samples of
+    # a 30 s window (single samples swing by a few MiB with the jobs and
+    # requests in flight), and the trend (least squares) in between.
+    after = [(t, kb) for t, kb in rss if t >= warmup] or rss[-1:]
+    start_kb = statistics.median(kb for t, kb in after if t < after[0][0] + WINDOW)
+    end_kb = statistics.median(kb for t, kb in after if t >= elapsed - WINDOW)
+    growth = (end_kb - start_kb) / start_kb * 100
+    slope = 0.0
+    if len(after) > 2:
+        mt = statistics.fmean(t for t, _ in after)
+        mk = statistics.fmean(kb for _, kb in after)
+        den = sum((t - mt) ** 2 for t, _ in after)
+        slope = sum((t - mt) * (kb - mk) for t, kb in after) / den * 60 / 1024 if den else 0.0
     log_text = log_path.read_text(errors="replace")
     sanitizer = [m for m in SANITIZER_MARKERS if m in log_text]
     results.update({
@@ -488,9 +500,10 @@ def main():
         "errors_unexpected": unexpected, "errors_expected": expected,
         "expected_401": counts["expected_401"], "mixed_answers": counts["mixed_answers"],
         "unexpected_examples": log.unexpected, "by_kind": by_kind, "windows": windows,
-        "rss_kib": {"after_warmup": start_kb, "warmup_s": warmup, "end": end_rss,
-                    "peak_after_warmup": max(after) if after else None,
-                    "growth_pct": growth, "samples": rss},
+        "rss_kib": {"after_warmup": start_kb, "end": end_kb, "warmup_s": warmup,
+                    "window_s": WINDOW, "first_sample_after_warmup": after[0][1],
+                    "last_sample": end_rss, "peak_after_warmup": max(kb for _, kb in after),
+                    "growth_pct": growth, "trend_mib_per_min": slope, "samples": rss},
         "memory_goal_pct": MEMORY_GOAL_PCT, "memory_goal_met": growth < MEMORY_GOAL_PCT,
         "relearnd_exit": exit_code, "sanitizer_reports": sanitizer, "sanitized_build": sanitized,
     })
@@ -517,9 +530,11 @@ def main():
         print("first unexpected errors:")
         for note in log.unexpected:
             print("  " + note)
-    print(f"resident memory: {start_kb / 1024:.1f} MiB after warm-up ({warmup:.0f} s), "
-          f"{end_rss / 1024:.1f} MiB at the end: {growth:+.1f}% (goal under "
-          f"{MEMORY_GOAL_PCT:.0f}%{'' if not short else '; not checked in a short run'})"
+    print(f"resident memory (median of {WINDOW:.0f} s of samples): {start_kb / 1024:.1f} MiB "
+          f"after warm-up ({warmup:.0f} s), {end_kb / 1024:.1f} MiB at the end: {growth:+.1f}% "
+          f"(goal under {MEMORY_GOAL_PCT:.0f}%"
+          f"{'' if not short else '; not checked in a short run'}); trend {slope:+.2f} MiB/min, "
+          f"peak {max(kb for _, kb in after) / 1024:.1f} MiB"
           f"{'; sanitizer build, not representative' if sanitized else ''}")
     print(f"relearnd exit code after SIGTERM: {exit_code} (goal 0)")
     if sanitizer:
