@@ -79,6 +79,7 @@ struct rl_server {
     struct MHD_Daemon *mhd;
     char *tls_cert, *tls_key; /* PEM text (cfg.tls_*), kept while mhd runs */
     int port;
+    int quiesced_fd;          /* the listening socket MHD_quiesce_daemon gave back, or -1 */
     rl_registry reg;
     struct rl_jobs *jobs;
     pthread_mutex_t model_change; /* serializes model changes and blob deletes */

@@ -212,6 +212,7 @@ int rl_server_open(const rl_server_config *cfg, rl_server **out, rl_error *err)
     rl_server *s = rl_calloc(1, sizeof *s);
     if (!s) return rl_error_set(err, RL_ENOMEM, "out of memory");
     s->cfg = *cfg;
+    s->quiesced_fd = -1;
     if (!s->cfg.max_body) s->cfg.max_body = 16u << 20;
     if (!s->cfg.max_upload) s->cfg.max_upload = (size_t)1 << 30;
     if (!s->cfg.max_rows) s->cfg.max_rows = 100000;
@@ -595,8 +596,16 @@ int rl_server_port(const rl_server *s)
 void rl_server_quiesce(rl_server *s)
 {
     if (!s || !s->mhd) return;
+    /* With a thread pool each worker drops the listening socket from its
+     * epoll set after this returns: shutdown() stops it listening now (new
+     * connections are refused), and the descriptor is closed only once
+     * MHD_stop_daemon has joined the workers (rl_server_free), so its number
+     * cannot be reused under them. */
     MHD_socket fd = MHD_quiesce_daemon(s->mhd);
-    if (fd != MHD_INVALID_SOCKET) close(fd);
+    if (fd != MHD_INVALID_SOCKET) {
+        shutdown(fd, SHUT_RDWR);
+        s->quiesced_fd = fd;
+    }
     /* In-flight requests finish (bounded wait). Idle keep-alive connections
      * are not waited for: rl_server_free closes them. */
     for (int i = 0; i < 300 && atomic_load(&s->requests) > 0; i++) usleep(100 * 1000);
@@ -606,6 +615,7 @@ void rl_server_free(rl_server *s)
 {
     if (!s) return;
     if (s->mhd) MHD_stop_daemon(s->mhd);
+    if (s->quiesced_fd >= 0) close(s->quiesced_fd);
     if (s->janitor_running) {
         pthread_mutex_lock(&s->janitor_lock);
         s->stopping = 1;

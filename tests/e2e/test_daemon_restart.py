@@ -4,6 +4,7 @@ serves the same workspaces, services, endpoints, keys and models, and scores
 identically."""
 import json
 import signal
+import socket
 import threading
 import time
 
@@ -121,6 +122,7 @@ def test_sigterm_finishes_in_flight_request(daemon, census):
     body = json.dumps(classic_body(cols, rows)).encode()
     half = len(body) // 2
     stopped = threading.Event()
+    refused = []
 
     def chunks():
         # The request is in flight (headers and half its body arrived on a
@@ -129,8 +131,15 @@ def test_sigterm_finishes_in_flight_request(daemon, census):
         yield body[:half]
         time.sleep(0.3)
         d.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        # While it finishes this request, it no longer listens.
+        try:
+            socket.create_connection(("127.0.0.1", d.port), timeout=5).close()
+            refused.append(False)
+        except ConnectionRefusedError:
+            refused.append(True)
         stopped.set()
-        time.sleep(0.5)
+        time.sleep(0.2)
         yield body[half:]
     # A keep-alive connection that relearnd has certainly accepted (a
     # connection still in the listen queue when it stops is reset).
@@ -140,6 +149,7 @@ def test_sigterm_finishes_in_flight_request(daemon, census):
                headers=dict(bearer(p["PrimaryKey"]), **{"Content-Type": "application/json"}),
                timeout=60)
     assert stopped.is_set()
+    assert refused == [True], "a new connection was accepted while relearnd was stopping"
     assert r.status_code == 200, r.text
     assert len(r.json()["Results"]["output1"]["value"]["Values"]) == 200
     assert d.proc.wait(timeout=30) == 0
