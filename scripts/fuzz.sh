@@ -8,11 +8,12 @@
 # SECONDS (default 60) on build/fuzz/corpus-NAME, a working copy of the seeds
 # in tests/fuzz/corpus/NAME: what the fuzzer finds stays there and never goes
 # into the repo by itself. tests/fuzz/NAME.dict, when present, is its
-# dictionary. Harnesses run one after another (the machine has 2 cores).
+# dictionary. Harnesses run one after another, or FUZZ_JOBS at a time (each
+# harness is one process on one core).
 #
 # Environment: FUZZ_SECONDS (when no argument), FUZZ_ONLY=name1,name2 (a
-# subset), FUZZ_BUILD_ONLY=1 (build, run nothing), FUZZ_ARGS (extra libFuzzer
-# flags).
+# subset), FUZZ_JOBS (harnesses run at once, default 1), FUZZ_BUILD_ONLY=1
+# (build, run nothing), FUZZ_ARGS (extra libFuzzer flags).
 # Prints one line per harness (executions, exec/s, coverage, findings) and
 # exits non-zero when any harness crashed, leaked or timed out, naming the
 # input that did it (build/fuzz/artifacts/NAME/...). Replay one with
@@ -24,8 +25,13 @@ seconds=${1:-${FUZZ_SECONDS:-60}}
 only=${FUZZ_ONLY:-}
 out=build/fuzz
 
+jobs=${FUZZ_JOBS:-1}
+
 case $seconds in
 '' | *[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number, not '$seconds'" >&2; exit 2 ;;
+esac
+case $jobs in
+'' | 0 | *[!0-9]*) echo "fuzz.sh: FUZZ_JOBS must be a whole number of at least 1, not '$jobs'" >&2; exit 2 ;;
 esac
 command -v clang >/dev/null 2>&1 || { echo "fuzz.sh: clang is missing (scripts/deps.sh)" >&2; exit 1; }
 
@@ -90,15 +96,15 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export OMP_NUM_THREADS=1 # XGBoost: one thread per harness on a shared 2-core machine
 
 table="$out/summary.txt"
-: >"$table"
-printf '%-11s %12s %9s %7s %8s %8s %6s %9s\n' harness executions "exec/s" cov ft crashes leaks timeouts \
-    >>"$table"
-failed=0
-found=""
-for n in $names; do
+
+# Runs harness $1 and writes its table row to $out/row-$1 and, when it found
+# something, the report to $out/found-$1.
+run_one() {
+    n=$1
     corpus="$out/corpus-$n"
     art="$out/artifacts/$n"
     log="$out/fuzz-$n.log"
+    rm -f "$out/row-$n" "$out/found-$n"
     mkdir -p "$corpus" "$art"
     [ -d "tests/fuzz/corpus/$n" ] && cp -n tests/fuzz/corpus/"$n"/* "$corpus"/ 2>/dev/null
     dict=""
@@ -126,20 +132,45 @@ for n in $names; do
         timeout-*) timeouts=1 ;;
         *) crashes=1 ;;
         esac
-        failed=$((failed + 1))
         # Replay the input with full stacks (slow unwinding sees through
         # uninstrumented libraries such as jansson) for the report.
         if [ -n "$artifact" ] && [ -f "$artifact" ]; then
             ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0" "$out/fuzz_$n" -timeout=10 \
                 -rss_limit_mb=2048 "$artifact" >"$log.replay" 2>&1
         fi
-        found="$found
-  fuzz_$n: $(grep -m 1 -E 'ERROR: |runtime error:|SUMMARY:' "$log" | cut -c 1-160)
-    input: ${artifact:-(none written; see $log)}
-    log:   $log (the input replayed with full stacks: $log.replay)"
+        printf '  fuzz_%s: %s\n    input: %s\n    log:   %s (the input replayed with full stacks: %s)\n' \
+            "$n" "$(grep -m 1 -E 'ERROR: |runtime error:|SUMMARY:' "$log" | cut -c 1-160)" \
+            "${artifact:-(none written; see $log)}" "$log" "$log.replay" >"$out/found-$n"
     fi
     printf '%-11s %12s %9s %7s %8s %8s %6s %9s\n' "$n" "${execs:-?}" "${eps:-?}" "${cov:-?}" \
-        "${ft:-?}" "$crashes" "$leaks" "$timeouts" >>"$table"
+        "${ft:-?}" "$crashes" "$leaks" "$timeouts" >"$out/row-$n"
+}
+
+# FUZZ_JOBS groups, dealt round-robin, each running its harnesses in turn.
+g=0
+while [ "$g" -lt "$jobs" ]; do
+    (
+        i=0
+        for n in $names; do
+            [ $((i % jobs)) = "$g" ] && run_one "$n"
+            i=$((i + 1))
+        done
+    ) &
+    g=$((g + 1))
+done
+wait
+
+printf '%-11s %12s %9s %7s %8s %8s %6s %9s\n' harness executions "exec/s" cov ft crashes leaks timeouts \
+    >"$table"
+failed=0
+found=""
+for n in $names; do
+    cat "$out/row-$n" >>"$table"
+    if [ -f "$out/found-$n" ]; then
+        failed=$((failed + 1))
+        found="$found
+$(cat "$out/found-$n")"
+    fi
 done
 
 echo
