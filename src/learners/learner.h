@@ -82,6 +82,10 @@ typedef struct rl_learner_kind {
     int (*load)(const rl_params *p, int nclass, const void *data, size_t len, void **state,
                 rl_error *err);
     void (*free)(void *state);
+    /* Nonzero when predict() spreads a large input over the cores itself
+     * (XGBoost's OpenMP); rl_model_score then calls it for one block of rows
+     * at a time, and otherwise from a thread per core. */
+    int own_threads;
 } rl_learner_kind;
 
 /* The kind called name (kebab case or Studio's name, any case), or NULL. */

@@ -518,6 +518,7 @@ const rl_learner_kind rl_two_class_logistic_regression = {
     ll_save,
     lr2_load,
     ll_free,
+    0,
 };
 
 const rl_learner_kind rl_multiclass_logistic_regression = {
@@ -532,6 +533,7 @@ const rl_learner_kind rl_multiclass_logistic_regression = {
     ll_save,
     lrm_load,
     ll_free,
+    0,
 };
 
 /* ---- support vector machine ---- */
@@ -589,4 +591,5 @@ const rl_learner_kind rl_two_class_support_vector_machine = {
     ll_save,
     svm_load,
     ll_free,
+    0,
 };

@@ -274,4 +274,5 @@ done:
 const rl_learner_kind rl_linear_regression = {
     "linear-regression", "Linear Regression", RL_TASK_REGRESSION, "lapack", LINEAR,   LIN_COUNT,
     lin_train,           lin_predict,         lin_save,           lin_load, lin_free,
+    0,
 };

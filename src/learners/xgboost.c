@@ -906,6 +906,7 @@ const rl_learner_kind rl_two_class_boosted_decision_tree = {
     xgb_save,
     load_binary,
     xgb_free,
+    1,
 };
 
 const rl_learner_kind rl_multiclass_boosted_decision_tree = {
@@ -920,6 +921,7 @@ const rl_learner_kind rl_multiclass_boosted_decision_tree = {
     xgb_save,
     load_multiclass,
     xgb_free,
+    1,
 };
 
 const rl_learner_kind rl_boosted_decision_tree_regression = {
@@ -934,6 +936,7 @@ const rl_learner_kind rl_boosted_decision_tree_regression = {
     xgb_save,
     load_regression,
     xgb_free,
+    1,
 };
 
 const rl_learner_kind rl_two_class_decision_forest = {
@@ -948,6 +951,7 @@ const rl_learner_kind rl_two_class_decision_forest = {
     xgb_save,
     load_binary,
     xgb_free,
+    1,
 };
 
 const rl_learner_kind rl_multiclass_decision_forest = {
@@ -962,4 +966,5 @@ const rl_learner_kind rl_multiclass_decision_forest = {
     xgb_save,
     load_multiclass,
     xgb_free,
+    1,
 };

@@ -11,14 +11,17 @@
 
 #include <math.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char MAGIC[8] = {'R', 'L', 'M', 'O', 'D', 'E', 'L', 0x1a};
 #define SCORE_BLOCK_ROWS 16384
+#define SCORE_THREADS_MAX 8
 #define RELEARN_VERSION "0.1.0"
 
 typedef struct input_col {
@@ -524,11 +527,74 @@ static rl_column *scored_labels(const rl_model *m, const double *pred, size_t n,
     return c;
 }
 
+/* Features and predictions a block of rows at a time: the matrix of a
+ * million rows would take far more memory (and time to touch it) than the
+ * data itself. The blocks are shared out between the threads of one scoring
+ * (each takes the next block, fills its own matrix and predicts into its rows
+ * of pred): a row's prediction does not depend on its block or its thread,
+ * so the result is the same however they are shared. */
+typedef struct score_work {
+    const rl_model *m;
+    const rl_table *t;
+    double *pred;
+    size_t n, nout, dim, block;
+    atomic_size_t next;    /* first row of the next block to take */
+    atomic_int failed;     /* set by the first thread that fails */
+    pthread_mutex_t lock;  /* guards rc and err */
+    int rc;
+    rl_error err;
+} score_work;
+
+static void *score_blocks(void *arg)
+{
+    score_work *w = arg;
+    rl_error err;
+    rl_error_clear(&err);
+    int rc = RL_OK;
+    rl_matrix x = {0, w->dim, rl_malloc((w->block * w->dim + 1) * sizeof(double))};
+    if (!x.data) rc = rl_error_set(&err, RL_ENOMEM, "out of memory scoring");
+    while (!rc && !atomic_load(&w->failed)) {
+        size_t first = atomic_fetch_add(&w->next, w->block);
+        if (first >= w->n) break;
+        x.rows = w->n - first < w->block ? w->n - first : w->block;
+        if (!(rc = rl_features_fill(w->m->features, w->t, first, x.rows, x.data, &err)))
+            rc = w->m->kind->predict(w->m->state, &x, w->pred + first * w->nout, &err);
+        if (rc && w->n > w->block) /* a row number in err counts from the block's first */
+            rl_error_wrap(&err, "scoring rows %zu to %zu", first + 1, first + x.rows);
+    }
+    rl_free(x.data);
+    if (rc) {
+        pthread_mutex_lock(&w->lock);
+        if (!w->rc) {
+            w->rc = rc;
+            w->err = err;
+        }
+        pthread_mutex_unlock(&w->lock);
+        atomic_store(&w->failed, 1);
+    }
+    return NULL;
+}
+
+/* Threads for nblocks blocks of a learner: one per core (at most
+ * SCORE_THREADS_MAX), fewer for fewer blocks, one when the learner threads
+ * its own predictions. */
+static int score_threads(const rl_learner_kind *k, size_t nblocks)
+{
+    static atomic_int cores;
+    int c = atomic_load(&cores);
+    if (!c) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        c = n < 1 ? 1 : n > SCORE_THREADS_MAX ? SCORE_THREADS_MAX : (int)n;
+        atomic_store(&cores, c);
+    }
+    if (k->own_threads) return 1;
+    return nblocks < (size_t)c ? (int)nblocks : c;
+}
+
 int rl_model_score(const rl_model *m, const rl_table *in, size_t skip, rl_table **out,
                    rl_error *err)
 {
     rl_table *t = NULL, *next = NULL, *res = NULL;
-    rl_matrix x = {0, 0, NULL};
     double *pred = NULL;
     int rc;
     if (skip > m->nchain)
@@ -544,20 +610,27 @@ int rl_model_score(const rl_model *m, const rl_table *in, size_t skip, rl_table 
         t = next;
         next = NULL;
     }
-    /* Features and predictions a block of rows at a time: the matrix of a
-     * million rows would take far more memory (and time to touch it) than
-     * the data itself. Predictions of a row do not depend on its block. */
     size_t n = rl_table_nrows(t), nout = rl_learner_nout(m->kind, m->nclass);
-    size_t dim = rl_features_dim(m->features);
-    size_t block = n < SCORE_BLOCK_ROWS ? n : SCORE_BLOCK_ROWS;
     pred = rl_malloc((n ? n : 1) * nout * sizeof *pred);
-    x.data = rl_malloc((block * dim + 1) * sizeof *x.data);
-    if (!pred || !x.data) goto oom;
-    x.cols = dim;
-    for (size_t first = 0; first < n; first += block) {
-        x.rows = n - first < block ? n - first : block;
-        if ((rc = rl_features_fill(m->features, t, first, x.rows, x.data, err))) goto done;
-        if ((rc = m->kind->predict(m->state, &x, pred + first * nout, err))) goto done;
+    if (!pred) goto oom;
+    score_work w = {.m = m, .t = t, .pred = pred, .n = n, .nout = nout,
+                    .dim = rl_features_dim(m->features)};
+    w.block = n < SCORE_BLOCK_ROWS ? (n ? n : 1) : SCORE_BLOCK_ROWS;
+    atomic_init(&w.next, 0);
+    atomic_init(&w.failed, 0);
+    pthread_mutex_init(&w.lock, NULL);
+    rl_error_clear(&w.err);
+    pthread_t helper[SCORE_THREADS_MAX];
+    int nhelp = 0, nthreads = score_threads(m->kind, (n + w.block - 1) / w.block);
+    /* A thread that cannot start leaves its share to the others. */
+    while (nhelp < nthreads - 1 && pthread_create(&helper[nhelp], NULL, score_blocks, &w) == 0)
+        nhelp++;
+    score_blocks(&w);
+    for (int i = 0; i < nhelp; i++) pthread_join(helper[i], NULL);
+    pthread_mutex_destroy(&w.lock);
+    if ((rc = w.rc)) {
+        if (err) *err = w.err;
+        goto done;
     }
 
     /* The scored columns go beside the caller's columns when rows line up. */
@@ -594,7 +667,6 @@ oom:
 done:
     rl_table_free(res);
     rl_table_free(t);
-    rl_free(x.data);
     rl_free(pred);
     return rc;
 }

@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <string.h>
 
 #define CORPUS "tests/fuzz/corpus/model/"
@@ -65,6 +66,71 @@ static void test_real_models_load_save_score(void **state)
         score_one_row(m);
         rl_buf_fini(&b);
         rl_model_unref(again);
+        rl_model_unref(m);
+    }
+}
+
+/* n rows for m's inputs: numbers and levels that vary from row to row, a
+ * missing value now and then. */
+static rl_table *varied_rows(const rl_model *m, size_t n)
+{
+    rl_table *t = rl_table_new(n);
+    assert_non_null(t);
+    for (size_t i = 0; i < rl_model_ninputs(m); i++) {
+        rl_column *c = rl_column_new(rl_model_input_name(m, i), rl_model_input_type(m, i), n);
+        assert_non_null(c);
+        for (size_t r = 0; r < n; r++) {
+            size_t v = (r * 2654435761u + i * 40503u) % 1000;
+            if (c->type == RL_TYPE_STRING) {
+                char level[8];
+                int len = snprintf(level, sizeof level, "l%zu", v % 7);
+                c->codes[r] = v % 97 == 0 ? -1 : rl_levels_intern(c->levels, level, (size_t)len);
+            } else {
+                c->num[r] = v % 89 == 0 ? NAN : (double)v / 10.0 - 20.0;
+            }
+        }
+        assert_int_equal(rl_table_add(t, c, NULL), RL_OK);
+    }
+    return t;
+}
+
+/* Scoring shares blocks of rows between threads (one per core): a table of
+ * many blocks scores exactly as its rows do in slices small enough for one
+ * block on one thread, for a learner that threads itself and one that does
+ * not. */
+static void test_scoring_in_blocks_on_threads_is_exact(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"logreg-binary.ilearner", "bdt-binary.ilearner"};
+    const size_t n = 70000, slice = 9000;
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        rl_model *m = NULL;
+        rl_error err;
+        if (load(names[k], &m, &err)) fail_msg("%s: %s", names[k], err.msg);
+        rl_table *t = varied_rows(m, n), *whole = NULL;
+        if (rl_model_score(m, t, 0, &whole, &err)) fail_msg("%s: %s", names[k], err.msg);
+        long p = rl_table_find(whole, "Scored Probabilities");
+        assert_true(p >= 0);
+        const double *got = rl_table_col(whole, (size_t)p)->num;
+        size_t *rows = rl_malloc(slice * sizeof *rows);
+        assert_non_null(rows);
+        for (size_t first = 0; first < n; first += slice) {
+            size_t cnt = n - first < slice ? n - first : slice;
+            for (size_t r = 0; r < cnt; r++) rows[r] = first + r;
+            rl_table *part = NULL, *scored = NULL;
+            assert_int_equal(rl_table_take_rows(t, rows, cnt, &part, &err), RL_OK);
+            if (rl_model_score(m, part, 0, &scored, &err)) fail_msg("%s", err.msg);
+            const double *want = rl_table_col(scored, (size_t)p)->num;
+            for (size_t r = 0; r < cnt; r++)
+                if (memcmp(&want[r], &got[first + r], sizeof(double)) != 0)
+                    fail_msg("%s: row %zu scored %.17g whole, %.17g in a slice", names[k],
+                             first + r, got[first + r], want[r]);
+            rl_table_free(part);
+            rl_table_free(scored);
+        }
+        rl_free(rows);
+        rl_table_free(whole);
+        rl_table_free(t);
         rl_model_unref(m);
     }
 }
@@ -138,6 +204,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_real_models_load_save_score),
+        cmocka_unit_test(test_scoring_in_blocks_on_threads_is_exact),
         cmocka_unit_test(test_forged_xgboost_payloads_are_refused),
         cmocka_unit_test(test_tree_check_out_of_memory),
     };
