@@ -10,12 +10,13 @@ relearnd (2 HTTP threads) and to two peers serving the same model with the
 same preprocessing (bench/peers): Flask under gunicorn (2 workers) and
 FastAPI under uvicorn (2 workers), for two-class logistic regression
 (scikit-learn's liblinear) and two-class boosted trees (xgboost). Reports
-requests/s and p50/p99 latency (median of --runs runs) and the ratios to the
-better peer.
+requests/s and p50/p99 latency (median of --runs runs) and the ratios: requests/s
+to the faster peer's, p99 to the lower of the two peers' p99.
 
 BES: scoring --bes-rows census-like rows end to end (read CSV, score, write
-CSV) through a relearnd batch job, beside pandas.read_csv + the peer pipeline
-+ DataFrame.to_csv.
+CSV) through a relearnd batch job (create, start, poll until Finished),
+beside pandas.read_csv + the peer pipeline + DataFrame.to_csv, --runs times
+each, alternating (median).
 
 Prints one table and writes bench/results/service-<date>.json.
 """
@@ -163,7 +164,10 @@ def main():
                     p.stop()
             best = max((res[k] for k in ("flask", "fastapi")), key=lambda x: x["rps"])
             res["rps_ratio"] = res["relearnd"]["rps"] / best["rps"]
-            res["p99_ratio"] = best["p99_ms"] / res["relearnd"]["p99_ms"]
+            # Latency against the peer with the lower p99 (not necessarily
+            # the faster one): the stricter reading of "the better peer's".
+            res["peer_p99_ms"] = min(res[k]["p99_ms"] for k in ("flask", "fastapi"))
+            res["p99_ratio"] = res["peer_p99_ms"] / res["relearnd"]["p99_ms"]
             results["rrs"][short] = res
 
         # BES: the whole file through a batch job, beside pandas + the peer.
@@ -174,14 +178,16 @@ def main():
             requests.put(base + "/storage/data/bes.csv", data=f, headers=auth).raise_for_status()
         sv = services["logistic"]
         key = {"Authorization": "Bearer " + sv["PrimaryKey"]}
-        t0 = time.monotonic()
-        r = requests.post(sv["ApiLocation"] + "/jobs?api-version=2.0", headers=key, json={
-            "Inputs": {"input1": {"RelativeLocation": "data/bes.csv"}},
-            "Outputs": {"output1": {"RelativeLocation": "results/bes-scored.csv"}},
-            "GlobalParameters": {}})
-        if r.status_code != 200:
-            print(f"BES: job creation failed ({r.status_code} {r.text[:200]}); skipped")
-        else:
+        pipe = pickle.loads((Path(tmp) / "logistic.pkl").read_bytes())
+
+        def bes_job(i):
+            t0 = time.monotonic()
+            r = requests.post(sv["ApiLocation"] + "/jobs?api-version=2.0", headers=key, json={
+                "Inputs": {"input1": {"RelativeLocation": "data/bes.csv"}},
+                "Outputs": {"output1": {"RelativeLocation": f"results/bes-scored-{i}.csv"}},
+                "GlobalParameters": {}})
+            if r.status_code != 200:
+                raise RuntimeError(f"BES job creation failed ({r.status_code} {r.text[:200]})")
             job = r.json()
             requests.post(f"{sv['ApiLocation']}/jobs/{job}/start?api-version=2.0",
                           headers=key).raise_for_status()
@@ -190,21 +196,32 @@ def main():
                                   headers=key).json()
                 if st["StatusCode"] in ("Finished", "Failed", "Cancelled"):
                     break
-                time.sleep(0.05)
-            bes_s = time.monotonic() - t0
+                time.sleep(0.02)
             if st["StatusCode"] != "Finished":
                 raise RuntimeError(f"BES job ended {st['StatusCode']}: {st.get('Details')}")
-            pipe = pickle.loads((Path(tmp) / "logistic.pkl").read_bytes())
+            return time.monotonic() - t0
+
+        def peer_job():
             t0 = time.monotonic()
             x = pd.read_csv(big)
             labels, probs = pipe.score(x.drop(columns=["income"]))
             x["Scored Labels"], x["Scored Probabilities"] = labels, probs
             x.to_csv(Path(tmp) / "peer-scored.csv", index=False)
-            peer_s = time.monotonic() - t0
-            results["bes"] = {"rows": args.bes_rows, "relearnd_s": bes_s, "peer_s": peer_s,
-                              "relearnd_rows_per_s": args.bes_rows / bes_s,
-                              "peer_rows_per_s": args.bes_rows / peer_s,
-                              "ratio": peer_s / bes_s}
+            return time.monotonic() - t0
+
+        # Alternating, so both see the same machine.
+        bes_runs, peer_runs = [], []
+        for i in range(args.runs):
+            bes_runs.append(bes_job(i))
+            peer_runs.append(peer_job())
+        bes_s, peer_s = statistics.median(bes_runs), statistics.median(peer_runs)
+        print(f"BES: {args.bes_rows:,} rows, {args.runs} runs (median): relearnd {bes_s:.3f} s, "
+              f"peer {peer_s:.3f} s", flush=True)
+        results["bes"] = {"rows": args.bes_rows, "relearnd_s": bes_s, "peer_s": peer_s,
+                          "relearnd_rows_per_s": args.bes_rows / bes_s,
+                          "peer_rows_per_s": args.bes_rows / peer_s,
+                          "ratio": peer_s / bes_s, "relearnd_runs": bes_runs,
+                          "peer_runs": peer_runs}
     finally:
         for p in procs:
             p.stop()
@@ -217,8 +234,9 @@ def main():
               f"{best['rps']:14.0f} {res['rps_ratio']:7.1f}x")
         print(f"{'RRS p50 ms, ' + short:44s} {res['relearnd']['p50_ms']:14.3f} "
               f"{best['p50_ms']:14.3f}")
-        print(f"{'RRS p99 ms (peer/relearnd), ' + short:44s} {res['relearnd']['p99_ms']:14.3f} "
-              f"{best['p99_ms']:14.3f} {res['p99_ratio']:7.1f}x")
+        print(f"{'RRS p99 ms (lower peer p99/relearnd), ' + short:44s} "
+              f"{res['relearnd']['p99_ms']:14.3f} {res['peer_p99_ms']:14.3f} "
+              f"{res['p99_ratio']:7.1f}x")
     if results["bes"]:
         b = results["bes"]
         print(f"{'BES rows/s end to end, ' + str(b['rows']) + ' rows':44s} "
