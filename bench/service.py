@@ -4,11 +4,15 @@ Python peers, all in one run (`make bench-service`).
 
   /usr/bin/python3 bench/service.py --build build/release [--runs 3] [--duration 10]
                                      [--connections 16] [--bes-rows 1000000] [--quick]
+                                     [--no-pin]
 
 RRS: one-row requests in Studio's classic shape, from wrk on loopback, to
-relearnd (2 HTTP threads) and to two peers serving the same model with the
-same preprocessing (bench/peers): Flask under gunicorn (2 workers) and
-FastAPI under uvicorn (2 workers), for two-class logistic regression
+relearnd and to two peers serving the same model with the same preprocessing
+(bench/peers): Flask under gunicorn (2 workers) and FastAPI under uvicorn (2
+workers). By default (--pin, on 2 or more cores) each server runs on one
+core (relearnd with one HTTP thread, each peer with its two workers) and wrk
+(one thread) on another; --no-pin leaves all unpinned, relearnd with 2 HTTP
+threads and wrk with 2. For two-class logistic regression
 (scikit-learn's liblinear) and two-class boosted trees (xgboost). Reports
 requests/s and p50/p99 latency (median of --runs runs) and the ratios: requests/s
 to the faster peer's, p99 to the lower of the two peers' p99.
@@ -22,6 +26,7 @@ Prints one table and writes bench/results/service-<date>.json.
 """
 import argparse
 import json
+import os
 import pickle
 import re
 import statistics
@@ -41,6 +46,12 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE / "peers"))
 from model import Pipeline  # noqa: E402
 
+# With --pin (the default on 2 or more cores) the server under test, relearnd
+# or a peer, runs on SERVER_CPU alone and wrk on LOAD_CPU: neither steals the
+# other's core, so latency measures the server, not the scheduler's time
+# slices between it and the load generator.
+SERVER_CPU, LOAD_CPU = "1", "0"
+
 LEARNERS = {"logistic": "two-class-logistic-regression",
             "boosted": "two-class-boosted-decision-tree"}
 
@@ -56,13 +67,15 @@ def parse_ms(text):
     return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
 
 
-def wrk(url, body, headers, duration, connections, tmp):
+def wrk(url, body, headers, duration, connections, tmp, pin):
     lua = Path(tmp) / "post.lua"
     hdr = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in headers.items())
     lua.write_text('wrk.method = "POST"\nwrk.body = ' + json.dumps(json.dumps(body)) + "\n" + hdr +
                    'wrk.headers["Content-Type"] = "application/json"\n')
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency",
-                          "-s", str(lua), url], capture_output=True, text=True, check=True).stdout
+    gen = ["taskset", "-c", LOAD_CPU, "wrk", "-t1"] if pin else ["wrk", "-t2"]
+    out = subprocess.run(gen + [f"-c{connections}", f"-d{duration}s", "--latency",
+                                "-s", str(lua), url], capture_output=True, text=True,
+                         check=True).stdout
     if "Latency Distribution" not in out:
         raise RuntimeError(f"wrk printed no latencies:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -79,7 +92,7 @@ def measure(name, url, body, headers, args, tmp):
     check = requests.post(url, json=body, headers=headers, timeout=30)
     if check.status_code != 200:
         raise RuntimeError(f"{name}: {check.status_code} {check.text[:500]}")
-    runs = [wrk(url, body, headers, args.duration, args.connections, tmp)
+    runs = [wrk(url, body, headers, args.duration, args.connections, tmp, args.pin)
             for _ in range(args.runs)]
     rps = statistics.median(r[0] for r in runs)
     p50 = statistics.median(r[1] for r in runs)
@@ -97,13 +110,19 @@ def main():
     ap.add_argument("--rows", type=int, default=32561, help="training rows")
     ap.add_argument("--bes-rows", type=int, default=1000000)
     ap.add_argument("--quick", action="store_true", help="2 s runs, 1 run, 20,000 BES rows")
+    ap.add_argument("--pin", action=argparse.BooleanOptionalAction,
+                    default=(os.cpu_count() or 1) >= 2,
+                    help=f"RRS: the server on CPU {SERVER_CPU} (relearnd with one HTTP thread), "
+                         f"wrk -t1 on CPU {LOAD_CPU} (default with 2+ cores); --no-pin: "
+                         "everything unpinned, relearnd with 2 HTTP threads, wrk -t2")
     ap.add_argument("--out")
     args = ap.parse_args()
     if args.quick:
         args.runs, args.duration, args.bes_rows = 1, 2, 20000
     build = (ROOT / args.build).resolve()
     relearn, relearnd = str(build / "relearn"), str(build / "relearnd")
-    results = {"rrs": {}, "bes": {}}
+    results = {"rrs": {}, "bes": {}, "pinned": args.pin, "connections": args.connections,
+               "duration_s": args.duration, "runs": args.runs}
     tmp = tempfile.mkdtemp(prefix="relearn-bench-")
     procs = []
     try:
@@ -118,7 +137,7 @@ def main():
 
         port = free_port()
         d = Proc([relearnd, "--data-dir", str(Path(tmp) / "data"), "--listen",
-                  f"127.0.0.1:{port}", "--threads", "2", "--quiet"],
+                  f"127.0.0.1:{port}", "--threads", "1" if args.pin else "2", "--quiet"],
                  env={"RELEARN_ADMIN_TOKEN": TOKEN}, log=Path(tmp) / "relearnd.log")
         procs.append(d)
         base = f"http://127.0.0.1:{port}"
@@ -134,7 +153,12 @@ def main():
             r.raise_for_status()
             services[short] = r.json()["PredictiveService"]
 
-        print(f"RRS: one-row requests, wrk -t2 -c{args.connections}, {args.duration} s x "
+        if args.pin:  # every thread of relearnd, for the RRS runs
+            subprocess.run(["taskset", "-a", "-p", "-c", SERVER_CPU, str(d.p.pid)], check=True,
+                           capture_output=True)
+        how = (f"server on CPU {SERVER_CPU}, wrk -t1 on CPU {LOAD_CPU}" if args.pin
+               else "unpinned, wrk -t2")
+        print(f"RRS: one-row requests ({how}), -c{args.connections}, {args.duration} s x "
               f"{args.runs} runs (median)", flush=True)
         for short in LEARNERS:
             sv = services[short]
@@ -149,10 +173,11 @@ def main():
                    "OMP_NUM_THREADS": "1"}
             for kind in ("flask", "fastapi"):
                 pport = free_port()
+                pre = ["taskset", "-c", SERVER_CPU] if args.pin else []
                 if kind == "flask":
-                    cmd = ["gunicorn", "-w", "2", "-b", f"127.0.0.1:{pport}", "app:flask_app"]
+                    cmd = pre + ["gunicorn", "-w", "2", "-b", f"127.0.0.1:{pport}", "app:flask_app"]
                 else:
-                    cmd = ["uvicorn", "--workers", "2", "--port", str(pport), "--log-level",
+                    cmd = pre + ["uvicorn", "--workers", "2", "--port", str(pport), "--log-level",
                            "warning", "app:fastapi_app"]
                 p = Proc(cmd, env=dict(env, PEER_KIND=kind), log=Path(tmp) / f"{kind}.log")
                 procs.append(p)
@@ -170,7 +195,11 @@ def main():
             res["p99_ratio"] = res["peer_p99_ms"] / res["relearnd"]["p99_ms"]
             results["rrs"][short] = res
 
-        # BES: the whole file through a batch job, beside pandas + the peer.
+        # BES: the whole file through a batch job, beside pandas + the peer,
+        # each free to use every core.
+        if args.pin:
+            subprocess.run(["taskset", "-a", "-p", "-c", f"0-{(os.cpu_count() or 1) - 1}",
+                            str(d.p.pid)], check=True, capture_output=True)
         big = Path(tmp) / "bes.csv"
         subprocess.run([relearn, "generate", "census", "--rows", str(args.bes_rows), "--seed",
                         "2", "--out", str(big)], check=True)
