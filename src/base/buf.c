@@ -133,9 +133,18 @@ static size_t format_fixed(char *out, double v)
     int lead = 0; /* zeros after the point before the first digit */
     if (intd == 0)
         while (lead < 4 && a < (double)POW10L[0] / (double)POW10L[lead + 1]) lead++;
-    for (int d = 1; d <= (intd ? 15 - intd : 15 + lead); d++) {
-        double m = nearbyint(a * (double)POW10L[d]);
-        if (m / (double)POW10L[d] == a) return fixed_point(out, v < 0, (uint64_t)m, d);
+    /* When any text of up to 15 digits reads back as a, the 15-digit one
+     * does (the nearest 15-digit decimal is at least as near as a shorter
+     * one, and every step here is exact for it): one test spares the
+     * shorter ones for the scores that need 16 or 17 digits. */
+    int dmax = intd ? 15 - intd : 15 + lead;
+    double mmax = nearbyint(a * (double)POW10L[dmax]);
+    if (mmax / (double)POW10L[dmax] == a) {
+        for (int d = 1; d < dmax; d++) {
+            double m = nearbyint(a * (double)POW10L[d]);
+            if (m / (double)POW10L[d] == a) return fixed_point(out, v < 0, (uint64_t)m, d);
+        }
+        return fixed_point(out, v < 0, (uint64_t)mmax, dmax);
     }
     for (int sig = 16; sig <= 17; sig++) {
         int d = intd ? sig - intd : sig + lead;
