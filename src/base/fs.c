@@ -71,45 +71,89 @@ static int fsync_dir_of(const char *path)
     return rc;
 }
 
+int rl_fd_write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return -1;
+        if (w == 0) {
+            errno = EIO;
+            return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int rl_file_atomic_open(rl_atomic_file *f, const char *path, int private, rl_error *err)
+{
+    size_t plen = strlen(path);
+    f->fd = -1;
+    f->private = private;
+    f->path = rl_strdup(path);
+    f->tmp = rl_malloc(plen + 32);
+    if (!f->path || !f->tmp) {
+        rl_free(f->path);
+        rl_free(f->tmp);
+        f->path = f->tmp = NULL;
+        return rl_error_set(err, RL_ENOMEM, "out of memory writing %s", path);
+    }
+    snprintf(f->tmp, plen + 32, "%s.tmp.XXXXXX", path);
+    f->fd = mkostemp(f->tmp, O_CLOEXEC);
+    if (f->fd < 0) {
+        int e = errno;
+        rl_free(f->path);
+        rl_free(f->tmp);
+        f->path = f->tmp = NULL;
+        return rl_error_set(err, RL_EIO, "cannot create a file beside %s: %s", path, strerror(e));
+    }
+    return RL_OK;
+}
+
+int rl_file_atomic_write(rl_atomic_file *f, const void *data, size_t len, rl_error *err)
+{
+    if (rl_fd_write_all(f->fd, data, len) != 0)
+        return rl_error_set(err, RL_EIO, "cannot write %s: %s", f->path, strerror(errno));
+    return RL_OK;
+}
+
+int rl_file_atomic_commit(rl_atomic_file *f, rl_error *err)
+{
+    if (fchmod(f->fd, f->private ? 0600 : 0644) != 0 || fsync(f->fd) != 0)
+        return rl_error_set(err, RL_EIO, "cannot write %s: %s", f->path, strerror(errno));
+    int rc = close(f->fd);
+    f->fd = -1;
+    if (rc != 0 || rename(f->tmp, f->path) != 0)
+        return rl_error_set(err, RL_EIO, "cannot write %s: %s", f->path, strerror(errno));
+    fsync_dir_of(f->path);
+    rl_free(f->tmp);
+    rl_free(f->path);
+    f->tmp = f->path = NULL;
+    return RL_OK;
+}
+
+void rl_file_atomic_abort(rl_atomic_file *f)
+{
+    if (f->fd >= 0) close(f->fd);
+    f->fd = -1;
+    if (f->tmp) unlink(f->tmp);
+    rl_free(f->tmp);
+    rl_free(f->path);
+    f->tmp = f->path = NULL;
+}
+
 int rl_file_write_atomic(const char *path, const void *data, size_t len, int private,
                          rl_error *err)
 {
-    size_t plen = strlen(path);
-    char *tmp = rl_malloc(plen + 32);
-    if (!tmp) return rl_error_set(err, RL_ENOMEM, "out of memory writing %s", path);
-    snprintf(tmp, plen + 32, "%s.tmp.XXXXXX", path);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        rl_free(tmp);
-        return rl_error_set(err, RL_EIO, "cannot create a file beside %s: %s", path, strerror(e));
-    }
-    const char *p = data;
-    size_t left = len;
-    while (left) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) goto fail;
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fchmod(fd, private ? 0600 : 0644) != 0 || fsync(fd) != 0) goto fail;
-    if (close(fd) != 0) {
-        fd = -1;
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) goto fail;
-    rl_free(tmp);
-    fsync_dir_of(path);
-    return RL_OK;
-fail: {
-    int e = errno;
-    if (fd >= 0) close(fd);
-    unlink(tmp);
-    rl_free(tmp);
-    return rl_error_set(err, RL_EIO, "cannot write %s: %s", path, strerror(e));
-}
+    rl_atomic_file f;
+    int rc = rl_file_atomic_open(&f, path, private, err);
+    if (rc) return rc;
+    if ((rc = rl_file_atomic_write(&f, data, len, err)) || (rc = rl_file_atomic_commit(&f, err)))
+        rl_file_atomic_abort(&f);
+    return rc;
 }
 
 int rl_mkdir_p(const char *path, int private, rl_error *err)

@@ -538,6 +538,20 @@ static void resolve_reps(rep *r, size_t nl, const rl_buf *side)
 
 int rl_csv_write(rl_buf *out, char sep, const rl_table *t, rl_error *err)
 {
+    return rl_csv_write_to(out, sep, t, NULL, NULL, err);
+}
+
+/* Hands out's text to fn and empties it. */
+static int drain(rl_buf *out, rl_write_fn fn, void *ctx, rl_error *err)
+{
+    int rc = out->len ? fn(ctx, out->data, out->len, err) : RL_OK;
+    out->len = 0;
+    return rc;
+}
+
+int rl_csv_write_to(rl_buf *out, char sep, const rl_table *t, rl_write_fn fn, void *ctx,
+                    rl_error *err)
+{
     size_t ncols = rl_table_ncols(t), nrows = rl_table_nrows(t);
     size_t start_len = out->len;
     rep **reps = NULL;
@@ -588,6 +602,7 @@ int rl_csv_write(rl_buf *out, char sep, const rl_table *t, rl_error *err)
     size_t block = rowmax >= ((size_t)1 << 20) ? 1 : ((size_t)1 << 20) / rowmax;
     for (size_t i = 0; i < nrows; i++) {
         if (i % block == 0) {
+            if (fn && (rc = drain(out, fn, ctx, err))) goto done;
             size_t rows = nrows - i < block ? nrows - i : block;
             if (rl_buf_reserve(out, rows * rowmax)) goto oom;
         }
@@ -615,6 +630,7 @@ int rl_csv_write(rl_buf *out, char sep, const rl_table *t, rl_error *err)
         *w++ = '\n';
         out->len = (size_t)(w - out->data);
     }
+    if (fn && (rc = drain(out, fn, ctx, err))) goto done;
     if (out->data) out->data[out->len] = '\0';
     goto done;
 oom:

@@ -150,32 +150,43 @@ int rl_table_write_buf(rl_buf *out, rl_format fmt, const rl_table *t, const char
     return rl_csv_write(out, ',', t, err);
 }
 
-static int write_stdout(const char *p, size_t n, rl_error *err)
+int rl_table_write_to(rl_write_fn fn, void *ctx, rl_format fmt, const rl_table *t,
+                      const char *relation, rl_error *err)
 {
-    while (n) {
-        ssize_t w = write(STDOUT_FILENO, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0)
-            return rl_error_set(err, RL_EIO, "cannot write standard output: %s",
-                                w < 0 ? strerror(errno) : "nothing written");
-        p += w;
-        n -= (size_t)w;
+    rl_buf b = RL_BUF_INIT;
+    int rc;
+    if (fmt == RL_FMT_ARFF) {
+        rc = rl_arff_write(&b, t, relation ? relation : "relearn", err);
+        if (!rc) rc = fn(ctx, b.data ? b.data : "", b.len, err);
+    } else {
+        rc = rl_csv_write_to(&b, fmt == RL_FMT_TSV ? '\t' : ',', t, fn, ctx, err);
     }
+    rl_buf_fini(&b);
+    return rc;
+}
+
+static int to_stdout(void *ctx, const char *data, size_t len, rl_error *err)
+{
+    (void)ctx;
+    if (rl_fd_write_all(STDOUT_FILENO, data, len) != 0)
+        return rl_error_set(err, RL_EIO, "cannot write standard output: %s", strerror(errno));
     return RL_OK;
+}
+
+static int to_atomic_file(void *ctx, const char *data, size_t len, rl_error *err)
+{
+    return rl_file_atomic_write(ctx, data, len, err);
 }
 
 int rl_table_write_file(const char *path, rl_format fmt, const rl_table *t, rl_error *err)
 {
-    int is_stdout = strcmp(path, "-") == 0;
-    if (fmt == RL_FMT_AUTO && !is_stdout) fmt = rl_format_from_path(path);
-    rl_buf b = RL_BUF_INIT;
-    int rc = rl_table_write_buf(&b, fmt, t, NULL, err);
-    if (rc == RL_OK) {
-        if (is_stdout)
-            rc = write_stdout(b.data, b.len, err);
-        else
-            rc = rl_file_write_atomic(path, b.data ? b.data : "", b.len, 0, err);
-    }
-    rl_buf_fini(&b);
+    if (strcmp(path, "-") == 0) return rl_table_write_to(to_stdout, NULL, fmt, t, NULL, err);
+    if (fmt == RL_FMT_AUTO) fmt = rl_format_from_path(path);
+    rl_atomic_file f;
+    int rc = rl_file_atomic_open(&f, path, 0, err);
+    if (rc) return rc;
+    if ((rc = rl_table_write_to(to_atomic_file, &f, fmt, t, NULL, err)) ||
+        (rc = rl_file_atomic_commit(&f, err)))
+        rl_file_atomic_abort(&f);
     return rc;
 }

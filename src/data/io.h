@@ -70,4 +70,13 @@ int rl_table_write_file(const char *path, rl_format fmt, const rl_table *t, rl_e
 int rl_table_write_buf(rl_buf *out, rl_format fmt, const rl_table *t, const char *relation,
                        rl_error *err);
 
+/* Receives a table's text in order, a piece at a time; non-zero (with err
+ * set) stops the writing with that code. */
+typedef int (*rl_write_fn)(void *ctx, const char *data, size_t len, rl_error *err);
+/* Writes t in fmt (RL_FMT_AUTO: CSV) to fn: CSV and TSV in pieces of about
+ * 1 MiB as they are formatted (memory stays small however many rows), ARFF
+ * in one piece. On an error fn may have had part of the text. */
+int rl_table_write_to(rl_write_fn fn, void *ctx, rl_format fmt, const rl_table *t,
+                      const char *relation, rl_error *err);
+
 #endif

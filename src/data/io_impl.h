@@ -212,6 +212,10 @@ void rl_msg_value(char *out, size_t cap, const char *s, size_t n);
 int rl_csv_read(const char *data, size_t len, char sep, const rl_read_opts *opts,
                 const char *source, rl_table **out, rl_error *err);
 int rl_csv_write(rl_buf *out, char sep, const rl_table *t, rl_error *err);
+/* The same, handing out's text to fn every ~1 MiB and at the end (out is
+ * left empty); fn NULL: rl_csv_write. */
+int rl_csv_write_to(rl_buf *out, char sep, const rl_table *t, rl_write_fn fn, void *ctx,
+                    rl_error *err);
 int rl_arff_read(const char *data, size_t len, const rl_read_opts *opts, const char *source,
                  rl_table **out, rl_error *err);
 int rl_arff_write(rl_buf *out, const rl_table *t, const char *relation, rl_error *err);

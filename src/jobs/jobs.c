@@ -10,8 +10,9 @@
  *   service experiment (rl_meta_service_get) + the endpoint's model when the
  *   experiment needs one -> each input blob read as a table (by extension)
  *   -> rl_experiment_run (progress written to the store, throttled; a cancel
- *   or stop noticed between modules) -> every output serialized and checked
- *   before the first is written -> each written atomically (rl_blob_put)
+ *   or stop noticed between modules) -> every output checked and written to
+ *   a temporary file of the blob store (tables as they are formatted) before
+ *   the first is published -> each published atomically (rl_blob_commit_tmp)
  *   -> rl_meta_job_finish(Finished, results) or Failed with the reason.
  *
  * A worker owns one slot: the id of the job it runs and a cancel flag that
@@ -29,6 +30,7 @@
 #include "base/mem.h"
 #include "data/io.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -36,6 +38,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #define POLL_MS 1000          /* the queue is looked at least this often */
 #define PROGRESS_EVERY_S 0.25 /* progress is written at most this often */
@@ -224,28 +227,40 @@ static int read_input(run *r, const char *name, const char *addr, rl_table **out
     return rc;
 }
 
-/* The bytes of one output, in the format its blob's extension names. */
-static int serialize(const rl_output *o, const char *shown, rl_buf *b, rl_error *err)
+static int to_fd(void *ctx, const char *data, size_t len, rl_error *err)
 {
-    int rc = rl_jobs_check_output(o->name, o->kind, shown, err);
-    if (rc) return rc;
+    if (rl_fd_write_all(*(int *)ctx, data, len) != 0)
+        return rl_error_set(err, RL_EIO, "cannot write a temporary file of the blob store: %s",
+                            strerror(errno));
+    return RL_OK;
+}
+
+/* Writes one output, in the format its blob's extension names, into fd:
+ * tables as they are formatted, a piece at a time. */
+static int write_output(const rl_output *o, const char *shown, int fd, rl_error *err)
+{
     const char *ext = rl_path_ext(shown);
-    if (o->kind == RL_VALUE_MODEL) return rl_model_save(o->model, b, err);
-    if (o->kind == RL_VALUE_EVALUATION && !strcasecmp(ext, "json")) {
+    rl_buf b = RL_BUF_INIT;
+    int rc;
+    if (o->kind == RL_VALUE_MODEL) {
+        if (!(rc = rl_model_save(o->model, &b, err))) rc = to_fd(&fd, b.data, b.len, err);
+    } else if (o->kind == RL_VALUE_EVALUATION && !strcasecmp(ext, "json")) {
         char *text = json_dumps(o->evaluation, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-        rc = text ? rl_buf_puts(b, text) : RL_ENOMEM;
-        if (!rc) rc = rl_buf_putc(b, '\n');
+        rc = text ? rl_buf_puts(&b, text) : RL_ENOMEM;
+        if (!rc) rc = rl_buf_putc(&b, '\n');
         free(text);
-        return rc ? rl_error_set(err, RL_ENOMEM, "out of memory writing %s", o->name) : RL_OK;
+        rc = rc ? rl_error_set(err, RL_ENOMEM, "out of memory writing %s", o->name)
+                : to_fd(&fd, b.data, b.len, err);
+    } else {
+        rl_table *ev = NULL;
+        const rl_table *t = o->table;
+        rc = RL_OK;
+        if (o->kind == RL_VALUE_EVALUATION && !(rc = rl_evaluation_to_table(o->evaluation, &ev, err)))
+            t = ev;
+        if (!rc) rc = rl_table_write_to(to_fd, &fd, rl_format_from_path(shown), t, o->name, err);
+        rl_table_free(ev);
     }
-    rl_table *ev = NULL;
-    const rl_table *t = o->table;
-    if (o->kind == RL_VALUE_EVALUATION) {
-        if ((rc = rl_evaluation_to_table(o->evaluation, &ev, err))) return rc;
-        t = ev;
-    }
-    rc = rl_table_write_buf(b, rl_format_from_path(shown), t, o->name, err);
-    rl_table_free(ev);
+    rl_buf_fini(&b);
     return rc;
 }
 
@@ -260,7 +275,7 @@ static int run_job(run *r, char **results, rl_error *err)
     rl_run_result *res = NULL;
     rl_binding *bind = NULL;
     rl_table **tables = NULL;
-    rl_buf *bytes = NULL;
+    char **tmps = NULL; /* each output's temporary file until published */
     char(*addrs)[RL_BLOB_ADDRESS_MAX + 1] = NULL;
     json_t *out_json = NULL;
     size_t nin = 0, nres = 0, nbind = 0;
@@ -313,11 +328,12 @@ static int run_job(run *r, char **results, rl_error *err)
         goto done;
     }
 
-    /* Every output's place and bytes before the first is written: a job that
-     * fails writes nothing. */
-    bytes = rl_calloc(res->noutputs + 1, sizeof *bytes);
+    /* Every output's place checked and its bytes in a temporary file of the
+     * blob store before the first is published: a job that fails publishes
+     * nothing. */
+    tmps = rl_calloc(res->noutputs + 1, sizeof *tmps);
     addrs = rl_calloc(res->noutputs + 1, sizeof *addrs);
-    if (!bytes || !addrs) goto oom;
+    if (!tmps || !addrs) goto oom;
     for (size_t i = 0; i < res->noutputs; i++) {
         const rl_output *o = &res->outputs[i];
         const char *addr = outputs ? json_string_value(json_object_get(outputs, o->name)) : NULL;
@@ -328,6 +344,7 @@ static int run_job(run *r, char **results, rl_error *err)
             goto done;
         char shown[RL_BLOB_ADDRESS_MAX + 1];
         shown_address(addrs[i], shown, sizeof shown);
+        if ((rc = rl_jobs_check_output(o->name, o->kind, shown, err))) goto done;
         /* A served model's blob is never replaced under its endpoint. */
         int used = 0;
         if ((rc = rl_meta_blob_referenced(pool->meta, addrs[i], &used, err))) goto done;
@@ -338,19 +355,29 @@ static int run_job(run *r, char **results, rl_error *err)
                               o->name, shown);
             goto done;
         }
-        if ((rc = serialize(o, shown, &bytes[i], err))) goto done;
+        int fd = -1;
+        if ((rc = rl_blob_tmp_open(pool->blobs, &fd, &tmps[i], err))) goto done;
+        rc = write_output(o, shown, fd, err);
+        if (close(fd) != 0 && !rc)
+            rc = rl_error_set(err, RL_EIO, "cannot write a temporary file of the blob store: %s",
+                              strerror(errno));
+        if (rc) {
+            rl_error_wrap(err, "%s: writing %s", o->name, shown);
+            goto done;
+        }
     }
     set_progress(r, P_RUN_END, 1);
     out_json = json_object();
     if (!out_json) goto oom;
     for (size_t i = 0; i < res->noutputs; i++) {
-        if ((rc = rl_blob_put(pool->blobs, addrs[i], bytes[i].data, bytes[i].len, NULL, err))) {
+        if ((rc = rl_blob_commit_tmp(pool->blobs, tmps[i], addrs[i], NULL, err))) {
             char shown[RL_BLOB_ADDRESS_MAX + 1];
             shown_address(addrs[i], shown, sizeof shown);
             rl_error_wrap(err, "%s: writing %s", res->outputs[i].name, shown);
             goto done;
         }
-        rl_buf_fini(&bytes[i]);
+        rl_free(tmps[i]);
+        tmps[i] = NULL;
         if (json_object_set_new(out_json, res->outputs[i].name, json_string(addrs[i]))) goto oom;
     }
     *results = json_dumps(out_json, JSON_COMPACT);
@@ -360,9 +387,11 @@ static int run_job(run *r, char **results, rl_error *err)
 oom:
     rc = rl_error_set(err, RL_ENOMEM, "out of memory running job %s", job->id);
 done:
-    for (size_t i = 0; bytes && res && i < res->noutputs; i++)
-        rl_buf_fini(&bytes[i]);
-    rl_free(bytes);
+    for (size_t i = 0; tmps && res && i < res->noutputs; i++) {
+        if (tmps[i]) rl_blob_tmp_discard(pool->blobs, tmps[i]);
+        rl_free(tmps[i]);
+    }
+    rl_free(tmps);
     rl_free(addrs);
     for (size_t i = 0; tables && i < nin; i++)
         rl_table_free(tables[i]);

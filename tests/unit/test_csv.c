@@ -634,6 +634,60 @@ static void test_round_trip(void **state)
     }
 }
 
+/* A sink that collects the pieces, or fails at piece fail_at (1-based). */
+typedef struct sink {
+    rl_buf all;
+    int pieces, fail_at;
+    size_t largest;
+} sink;
+
+static int collect(void *ctx, const char *data, size_t len, rl_error *err)
+{
+    sink *s = ctx;
+    if (++s->pieces == s->fail_at) return rl_error_set(err, RL_EIO, "the disk is full");
+    if (len > s->largest) s->largest = len;
+    return rl_buf_append(&s->all, data, len);
+}
+
+/* rl_table_write_to hands out the same bytes as rl_table_write_buf, in
+ * pieces of at most 1 MiB for CSV and TSV (one for ARFF), and stops at the
+ * first piece its sink refuses, with the sink's error. */
+static void test_write_to_pieces(void **state)
+{
+    (void)state;
+    rl_table *t = random_table(7, 150000);
+    const rl_format fmts[] = {RL_FMT_CSV, RL_FMT_TSV, RL_FMT_ARFF};
+    for (int f = 0; f < 3; f++) {
+        size_t len;
+        rl_buf whole = RL_BUF_INIT;
+        rl_error err;
+        assert_int_equal(rl_table_write_buf(&whole, fmts[f], t, "r", &err), RL_OK);
+        len = whole.len;
+        sink s = {RL_BUF_INIT, 0, 0, 0};
+        assert_int_equal(rl_table_write_to(collect, &s, fmts[f], t, "r", &err), RL_OK);
+        assert_int_equal(s.all.len, len);
+        assert_memory_equal(s.all.data, whole.data, len);
+        if (fmts[f] == RL_FMT_ARFF) {
+            assert_int_equal(s.pieces, 1);
+        } else {
+            assert_true(len > ((size_t)2 << 20));
+            assert_true(s.pieces > 2);
+            assert_true(s.largest <= ((size_t)1 << 20));
+        }
+        sink bad = {RL_BUF_INIT, 0, 2, 0};
+        assert_int_equal(rl_table_write_to(collect, &bad, fmts[f], t, "r", &err),
+                         fmts[f] == RL_FMT_ARFF ? RL_OK : RL_EIO);
+        if (fmts[f] != RL_FMT_ARFF) {
+            assert_string_equal(err.msg, "the disk is full");
+            assert_int_equal(bad.pieces, 2);
+        }
+        rl_buf_fini(&bad.all);
+        rl_buf_fini(&s.all);
+        rl_buf_fini(&whole);
+    }
+    rl_table_free(t);
+}
+
 /* The writers' fast number formatting prints exactly what rl_format_double
  * prints. */
 static void test_format_number(void **state)
@@ -877,6 +931,7 @@ int main(void)
         cmocka_unit_test(test_write_quoting),
         cmocka_unit_test(test_write_one_column_missing),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_write_to_pieces),
         cmocka_unit_test(test_format_number),
         cmocka_unit_test(test_files),
         cmocka_unit_test(test_format_names),
