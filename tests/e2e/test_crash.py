@@ -172,14 +172,21 @@ def check_sync_order(trace, data_dir):
 
 
 def tracee_pid(strace_pid, timeout=30):
+    """relearnd's pid under strace: the child running relearnd, once it runs
+    it (strace may fork short-lived probes of its own first)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             kids = open(f"/proc/{strace_pid}/task/{strace_pid}/children").read().split()
-            if kids:
-                return int(kids[0])
         except OSError:
-            pass
+            kids = []
+        for k in kids:
+            try:
+                argv0 = open(f"/proc/{k}/cmdline", "rb").read().split(b"\0")[0]
+            except OSError:
+                continue
+            if argv0.endswith(b"/relearnd"):
+                return int(k)
         time.sleep(0.05)
     raise AssertionError("strace did not start relearnd")
 
@@ -197,7 +204,8 @@ def test_acknowledged_writes_are_synced(tmp_path):
     calls = ("fsync,fdatasync,rename,renameat,renameat2,mkdirat,unlinkat,write,pwrite64,"
              "writev,sendmsg,sendto")
     with open(log, "w") as lf:
-        p = subprocess.Popen(["strace", "-f", "-y", "-qq", "-s", "40", "-o", str(trace), "-e",
+        # -q, not -qq: the trace ends with how relearnd ended.
+        p = subprocess.Popen(["strace", "-f", "-y", "-q", "-s", "40", "-o", str(trace), "-e",
                               f"trace={calls}", binary("relearnd"), "--data-dir", str(data),
                               "--listen", "127.0.0.1:0", "--workers", "1"],
                              stdout=lf, stderr=lf, env=env)
@@ -250,9 +258,18 @@ def test_acknowledged_writes_are_synced(tmp_path):
                       headers=adm).status_code == 200
         assert s.put(f"{url}/workspaces/w2", headers=adm).status_code == 201
     finally:
-        os.kill(pid, signal.SIGTERM)
+        gone = False
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            gone = True
         p.wait(60)
-    breaches, answers, commits = check_sync_order(trace.read_text(), data)
+    text = trace.read_text()
+    ends = re.findall(rf"^{pid} \+\+\+ (.*) \+\+\+$", text, re.M)
+    assert not gone, (f"relearnd ended before the test stopped it ({ends}); its log:\n"
+                      + log.read_text()[-3000:] + "\ntrace:\n" + text[-3000:])
+    assert ends == ["exited with 0"], ends
+    breaches, answers, commits = check_sync_order(text, data)
     assert breaches == [], "\n".join(breaches[:20])
     assert answers >= 12 and commits >= 8, (answers, commits)
 
