@@ -145,8 +145,7 @@ void rl_file_atomic_abort(rl_atomic_file *f)
     f->tmp = f->path = NULL;
 }
 
-int rl_file_write_atomic(const char *path, const void *data, size_t len, int private,
-                         rl_error *err)
+int rl_file_write_atomic(const char *path, const void *data, size_t len, int private, rl_error *err)
 {
     rl_atomic_file f;
     int rc = rl_file_atomic_open(&f, path, private, err);

@@ -255,7 +255,8 @@ static int write_output(const rl_output *o, const char *shown, int fd, rl_error 
         rl_table *ev = NULL;
         const rl_table *t = o->table;
         rc = RL_OK;
-        if (o->kind == RL_VALUE_EVALUATION && !(rc = rl_evaluation_to_table(o->evaluation, &ev, err)))
+        if (o->kind == RL_VALUE_EVALUATION &&
+            !(rc = rl_evaluation_to_table(o->evaluation, &ev, err)))
             t = ev;
         if (!rc) rc = rl_table_write_to(to_fd, &fd, rl_format_from_path(shown), t, o->name, err);
         rl_table_free(ev);

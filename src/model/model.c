@@ -538,9 +538,9 @@ typedef struct score_work {
     const rl_table *t;
     double *pred;
     size_t n, nout, dim, block;
-    atomic_size_t next;    /* first row of the next block to take */
-    atomic_int failed;     /* set by the first thread that fails */
-    pthread_mutex_t lock;  /* guards rc and err */
+    atomic_size_t next;   /* first row of the next block to take */
+    atomic_int failed;    /* set by the first thread that fails */
+    pthread_mutex_t lock; /* guards rc and err */
     int rc;
     rl_error err;
 } score_work;
@@ -598,8 +598,10 @@ int rl_model_score(const rl_model *m, const rl_table *in, size_t skip, rl_table 
     double *pred = NULL;
     int rc;
     if (skip > m->nchain)
-        return rl_error_set(err, RL_EINVAL, "the data went through %zu transforms, the model "
-                            "knows %zu", skip, m->nchain);
+        return rl_error_set(err, RL_EINVAL,
+                            "the data went through %zu transforms, the model "
+                            "knows %zu",
+                            skip, m->nchain);
     if ((rc = conform(m, in, &t, err))) return rc;
     for (size_t i = skip; i < m->nchain; i++) {
         if ((rc = rl_transform_apply(m->chain[i], t, &next, err))) {
@@ -613,8 +615,8 @@ int rl_model_score(const rl_model *m, const rl_table *in, size_t skip, rl_table 
     size_t n = rl_table_nrows(t), nout = rl_learner_nout(m->kind, m->nclass);
     pred = rl_malloc((n ? n : 1) * nout * sizeof *pred);
     if (!pred) goto oom;
-    score_work w = {.m = m, .t = t, .pred = pred, .n = n, .nout = nout,
-                    .dim = rl_features_dim(m->features)};
+    score_work w = {
+        .m = m, .t = t, .pred = pred, .n = n, .nout = nout, .dim = rl_features_dim(m->features)};
     w.block = n < SCORE_BLOCK_ROWS ? (n ? n : 1) : SCORE_BLOCK_ROWS;
     atomic_init(&w.next, 0);
     atomic_init(&w.failed, 0);
@@ -626,7 +628,8 @@ int rl_model_score(const rl_model *m, const rl_table *in, size_t skip, rl_table 
     while (nhelp < nthreads - 1 && pthread_create(&helper[nhelp], NULL, score_blocks, &w) == 0)
         nhelp++;
     score_blocks(&w);
-    for (int i = 0; i < nhelp; i++) pthread_join(helper[i], NULL);
+    for (int i = 0; i < nhelp; i++)
+        pthread_join(helper[i], NULL);
     pthread_mutex_destroy(&w.lock);
     if ((rc = w.rc)) {
         if (err) *err = w.err;

@@ -116,7 +116,8 @@ static void test_scoring_in_blocks_on_threads_is_exact(void **state)
         assert_non_null(rows);
         for (size_t first = 0; first < n; first += slice) {
             size_t cnt = n - first < slice ? n - first : slice;
-            for (size_t r = 0; r < cnt; r++) rows[r] = first + r;
+            for (size_t r = 0; r < cnt; r++)
+                rows[r] = first + r;
             rl_table *part = NULL, *scored = NULL;
             assert_int_equal(rl_table_take_rows(t, rows, cnt, &part, &err), RL_OK);
             if (rl_model_score(m, part, 0, &scored, &err)) fail_msg("%s", err.msg);
