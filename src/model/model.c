@@ -273,7 +273,7 @@ static int fit_classes(rl_model *m, const rl_column *c, int32_t *cls, rl_error *
         size_t len;
         m->class_values[i] = vals[i];
         if (c->type == RL_TYPE_BOOLEAN) {
-            memcpy(buf, vals[i] != 0 ? "true" : "false", 6);
+            snprintf(buf, sizeof buf, "%s", vals[i] != 0 ? "true" : "false");
         } else {
             len = rl_format_double(buf, vals[i]);
             buf[len] = '\0';

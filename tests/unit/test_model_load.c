@@ -3,6 +3,7 @@
  * real models of its corpus loading, saving and loading again. */
 #include "base/fs.h"
 #include "base/mem.h"
+#include "data/io.h"
 #include "model/model.h"
 
 #include <stdarg.h>
@@ -136,6 +137,36 @@ static void test_scoring_in_blocks_on_threads_is_exact(void **state)
     }
 }
 
+/* A boolean label trains (its classes are named "false" and "true": naming
+ * them read past "true", found by fuzz_experiment), scores as booleans and
+ * survives save and load. */
+static void test_boolean_label(void **state)
+{
+    (void)state;
+    static const char csv[] = "x,flag\n1,false\n2,false\n3,true\n4,true\n5,false\n6,true\n";
+    rl_read_opts o = {.format = RL_FMT_CSV, .source = "flags"};
+    rl_table *t = NULL, *scored = NULL;
+    rl_model *m = NULL, *again = NULL;
+    rl_error err;
+    assert_int_equal(rl_table_read_mem(csv, sizeof csv - 1, &o, &t, &err), RL_OK);
+    rl_train_spec spec = {.kind = rl_learner_find("two-class-logistic-regression"),
+                          .label = "flag"};
+    if (rl_model_train(&spec, t, &m, &err)) fail_msg("%s", err.msg);
+    rl_buf b = RL_BUF_INIT;
+    assert_int_equal(rl_model_save(m, &b, &err), RL_OK);
+    assert_non_null(memmem(b.data, b.len, "\"classes\":[\"false\",\"true\"]", 25));
+    assert_int_equal(rl_model_load(b.data, b.len, &again, &err), RL_OK);
+    if (rl_model_score(again, t, 0, &scored, &err)) fail_msg("%s", err.msg);
+    long lab = rl_table_find(scored, "Scored Labels");
+    assert_true(lab >= 0);
+    assert_int_equal(rl_table_col(scored, (size_t)lab)->type, RL_TYPE_BOOLEAN);
+    rl_buf_fini(&b);
+    rl_table_free(scored);
+    rl_table_free(t);
+    rl_model_unref(again);
+    rl_model_unref(m);
+}
+
 /* Models forged with valid checksums (anyone can compute them), each of
  * which XGBoost 1.7 did not survive: its UBJSON reader allocated what an
  * array count said (6 GiB), its model reader read tree_info past its end
@@ -206,6 +237,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_real_models_load_save_score),
         cmocka_unit_test(test_scoring_in_blocks_on_threads_is_exact),
+        cmocka_unit_test(test_boolean_label),
         cmocka_unit_test(test_forged_xgboost_payloads_are_refused),
         cmocka_unit_test(test_tree_check_out_of_memory),
     };
