@@ -1,8 +1,9 @@
 /* ingest.c - times the CSV/TSV/ARFF readers and writers on a file.
  *
  * Usage: ingest FILE [RUNS]   (parses FILE's bytes RUNS times, reads the file
- * RUNS times, writes the table back RUNS times in its own format; prints the
- * best time of each as rows/s and MB/s).
+ * RUNS times, writes the table back RUNS times in its own format; prints each
+ * run's seconds of the parse and the write, then the best time of each as
+ * rows/s and MB/s).
  * Build: cc -O2 -Isrc bench/ingest.c build/release/librelearn.a -lm -pthread
  *        -o build/release/bench_ingest   (plus the library's other -l flags)
  */
@@ -50,6 +51,7 @@ int main(int argc, char **argv)
             return 1;
         }
         double dt = now() - t0;
+        printf("read run: %.6f\n", dt);
         if (dt < best_read) best_read = dt;
     }
     for (int r = 0; r < runs; r++) {
@@ -60,6 +62,7 @@ int main(int argc, char **argv)
             return 1;
         }
         double dt = now() - t0;
+        printf("write run: %.6f\n", dt);
         if (dt < best_write) best_write = dt;
         out_len = b.len;
         rl_buf_fini(&b);
@@ -83,6 +86,7 @@ int main(int argc, char **argv)
            (double)len / best_read / 1e6);
     printf("read from the file: %.3f s  %.2f M rows/s  %.0f MB/s\n", best_file,
            (double)rows / best_file / 1e6, (double)len / best_file / 1e6);
+    printf("written bytes: %zu\n", out_len);
     printf("write: %.3f s  %.2f M rows/s  %.0f MB/s\n", best_write, (double)rows / best_write / 1e6,
            (double)out_len / best_write / 1e6);
     rl_table_free(t);
