@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,46 +116,70 @@ static size_t fixed_point(char *out, int neg, uint64_t m, int d)
     return w;
 }
 
-static const long double POW10L[] = {
-    1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,  1e10L, 1e11L,
-    1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L, 1e21L};
+static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+/* Exact arithmetic on a = f / 2^k (f < 2^53 its significand, 3 <= k <= 66
+ * for 1e-4 <= a < 1e15): products stay below 2^125. */
+__extension__ typedef unsigned __int128 u128;
+
+static u128 pow10_u128(int d) /* 0 <= d <= 21 */
+{
+    u128 p = 1;
+    while (d--) p *= 10;
+    return p;
+}
+
+/* m, the d-digit decimal nearest a (a * 10^d rounded half to even, as
+ * printf rounds), and whether
+ * m / 10^d reads back as a: |m / 10^d - a| is under half the gap to a's
+ * neighbour on that side (a quarter below a power of two, whose lower gap is
+ * half), or exactly half with a's significand even (strtod's ties-to-even). */
+static int nearest(uint64_t f, int k, int d, uint64_t *m)
+{
+    u128 p = pow10_u128(d), num = (u128)f * p;
+    u128 q = num >> k, rem = num - (q << k), half = (u128)1 << (k - 1);
+    if (rem > half || (rem == half && (q & 1))) q++;
+    *m = (uint64_t)q;
+    u128 back = q << k;
+    int below = back < num;
+    u128 diff = below ? num - back : back - num;
+    diff *= (below && f == (uint64_t)1 << 52) ? 4 : 2;
+    return diff < p || (diff == p && !(f & 1));
+}
 
 /* The shortest fixed-point text of a (1e-4 <= a < 1e15, not an integer)
- * that reads back as a, or 0 when it needs the general path. Up to 15
- * digits the test is exact (m / 10^d == a with both operands exact is
- * strtod's own rounding); 16 and 17 digits are checked with strtod. This is
- * what %.15g/%.16g/%.17g would give, without printf, about ten times faster:
- * the scores relearn writes (probabilities) need 16 or 17 digits. */
+ * that reads back as a, or 0 when it needs the general path: the nearest
+ * decimal of s significant digits for the smallest s that reads back (17
+ * always does), in exact integer arithmetic. What %.15g/%.16g/%.17g would
+ * give, without printf or strtod, about ten times faster: the scores relearn
+ * writes (probabilities) need 16 or 17 digits. */
 static size_t format_fixed(char *out, double v)
 {
     double a = fabs(v);
     int intd = 0; /* digits before the point */
-    while (intd < 15 && a >= (double)POW10L[intd]) intd++;
+    while (intd < 15 && a >= POW10[intd]) intd++;
     int lead = 0; /* zeros after the point before the first digit */
     if (intd == 0)
-        while (lead < 4 && a < (double)POW10L[0] / (double)POW10L[lead + 1]) lead++;
-    /* When any text of up to 15 digits reads back as a, the 15-digit one
-     * does (the nearest 15-digit decimal is at least as near as a shorter
-     * one, and every step here is exact for it): one test spares the
-     * shorter ones for the scores that need 16 or 17 digits. */
-    int dmax = intd ? 15 - intd : 15 + lead;
-    double mmax = nearbyint(a * (double)POW10L[dmax]);
-    if (mmax / (double)POW10L[dmax] == a) {
-        for (int d = 1; d < dmax; d++) {
-            double m = nearbyint(a * (double)POW10L[d]);
-            if (m / (double)POW10L[d] == a) return fixed_point(out, v < 0, (uint64_t)m, d);
+        while (lead < 4 && a < 1.0 / POW10[lead + 1]) lead++;
+    int e;
+    double fr = frexp(a, &e); /* a = fr * 2^e, 0.5 <= fr < 1 */
+    uint64_t f = (uint64_t)ldexp(fr, 53), m;
+    int k = 53 - e;
+    /* Reading back is monotonic in the digits (the nearest decimal of s + 1
+     * digits is at least as near as that of s): when 15 digits do not read
+     * back, no fewer do, which spares the scores 14 tries. */
+    int d15 = intd ? 15 - intd : 15 + lead;
+    if (nearest(f, k, d15, &m)) {
+        for (int d = intd ? 0 : lead + 1; d < d15; d++) {
+            uint64_t mm;
+            if (nearest(f, k, d, &mm)) return fixed_point(out, v < 0, mm, d);
         }
-        return fixed_point(out, v < 0, (uint64_t)mmax, dmax);
+        return fixed_point(out, v < 0, m, d15);
     }
     for (int sig = 16; sig <= 17; sig++) {
         int d = intd ? sig - intd : sig + lead;
-        if (d > 21) break;
-        long double m = nearbyintl((long double)a * POW10L[d]);
-        size_t n = fixed_point(out, v < 0, (uint64_t)m, d);
-        char tmp[40];
-        memcpy(tmp, out, n);
-        tmp[n] = '\0';
-        if (strtod(tmp, NULL) == v) return n;
+        if (nearest(f, k, d, &m)) return fixed_point(out, v < 0, m, d);
     }
     return 0;
 }
