@@ -14,7 +14,13 @@
  * rank-deficient design. Measured (800 x 6 synthetic, l2 0, 0.001, 10):
  * coefficients and predictions agree to ~1e-14.
  *
- * Solution: a QR factorization of the augmented matrix [X | y] streamed in
+ * Solution, with l2 > 0: the normal equations (X'X + l2 I) w = X'y on the
+ * centered data, as Ridge's Cholesky solver has them: [X | y]'[X | y]
+ * accumulated with dsyrk over blocks of BLOCK rows, then dpotrf/dpotrs. The
+ * penalty bounds the condition number (about ||X||^2 / l2), and a failed
+ * factorization falls back to the QR below.
+ *
+ * Otherwise (l2 = 0, or that fallback): a QR factorization of [X | y] streamed in
  * blocks of BLOCK rows (the "tall skinny" QR): the current (d+1) x (d+1)
  * triangle R is stacked on the next block and refactored with dgeqrf, so
  * memory stays O(d * (d + BLOCK)) whatever the number of rows, and accuracy is
@@ -36,6 +42,7 @@
 #include "learners/learner.h"
 #include "base/mem.h"
 
+#include <cblas.h>
 #include <lapacke.h>
 
 #include <float.h>
@@ -174,7 +181,7 @@ static int lin_train(const rl_params *p, const rl_matrix *x, const double *y, in
     double l2 = p->v[LIN_L2];
     int intercept = p->v[LIN_INTERCEPT] != 0;
     tsqr q = {d1, d1 + BLOCK, NULL, NULL};
-    double *mean = rl_calloc(d1, sizeof *mean), *r = NULL, *sv = NULL;
+    double *mean = rl_calloc(d1, sizeof *mean), *r = NULL, *sv = NULL, *g = NULL;
     lr_state *st = NULL;
     q.a = rl_calloc(q.ld * d1, sizeof *q.a);
     q.tau = rl_malloc(d1 * sizeof *q.tau);
@@ -189,6 +196,15 @@ static int lin_train(const rl_params *p, const rl_matrix *x, const double *y, in
         for (size_t j = 0; j < d1; j++)
             mean[j] /= (double)n;
     }
+    /* With l2 > 0, first the normal equations (Xc'Xc + l2 I) w = Xc'yc, as
+     * Ridge's Cholesky solver has them: [Xc | yc]'[Xc | yc] accumulated over
+     * the same blocks (dsyrk: a quarter of the QR's work, and level-3 BLAS),
+     * then Cholesky. The penalty keeps the matrix positive definite; should
+     * the factorization still fail (its condition lost to rounding), the QR
+     * below solves it instead. */
+    int normal = l2 > 0;
+    if (normal && !(g = rl_calloc(d1 * d1, sizeof *g))) goto oom;
+stream:
     for (size_t i0 = 0; i0 < n; i0 += BLOCK) {
         size_t kk = n - i0 < BLOCK ? n - i0 : BLOCK;
         for (size_t i = 0; i < kk; i++) {
@@ -198,7 +214,28 @@ static int lin_train(const rl_params *p, const rl_matrix *x, const double *y, in
                 a[j * q.ld] = (isnan(row[j]) ? 0 : row[j]) - mean[j];
             a[d * q.ld] = y[i0 + i] - mean[d];
         }
-        if ((rc = tsqr_fold(&q, kk, err))) goto fail;
+        if (normal)
+            cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)d1, (int)kk, 1.0, q.a + d1,
+                        (int)q.ld, 1.0, g, (int)d1);
+        else if ((rc = tsqr_fold(&q, kk, err)))
+            goto fail;
+    }
+    if (normal) {
+        for (size_t j = 0; j < d; j++)
+            g[j + j * d1] += l2;
+        if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)d, g, (lapack_int)d1) == 0) {
+            if (!(st = rl_calloc(1, sizeof *st)) || !(st->w = rl_malloc(d * sizeof *st->w)))
+                goto oom;
+            memcpy(st->w, g + d * d1, d * sizeof *st->w); /* Xc'yc: column d of the sums */
+            if (LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'U', (lapack_int)d, 1, g, (lapack_int)d1, st->w,
+                               (lapack_int)d) == 0)
+                goto solved;
+            lin_free(st);
+            st = NULL;
+        }
+        normal = 0;
+        memset(q.a, 0, q.ld * d1 * sizeof *q.a);
+        goto stream;
     }
     if (l2 > 0) {
         double s = sqrt(l2);
@@ -239,6 +276,7 @@ static int lin_train(const rl_params *p, const rl_matrix *x, const double *y, in
             goto fail;
         }
     }
+solved:
     st->nfeat = d;
     st->has_intercept = intercept;
     st->intercept = 0;
@@ -266,6 +304,7 @@ done:
     rl_free(mean);
     rl_free(q.a);
     rl_free(q.tau);
+    rl_free(g);
     rl_free(r);
     rl_free(sv);
     return rc;
