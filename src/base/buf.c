@@ -123,11 +123,30 @@ static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
  * for 1e-4 <= a < 1e15): products stay below 2^125. */
 __extension__ typedef unsigned __int128 u128;
 
+static const uint64_t P10[20] = {1ull,
+                                 10ull,
+                                 100ull,
+                                 1000ull,
+                                 10000ull,
+                                 100000ull,
+                                 1000000ull,
+                                 10000000ull,
+                                 100000000ull,
+                                 1000000000ull,
+                                 10000000000ull,
+                                 100000000000ull,
+                                 1000000000000ull,
+                                 10000000000000ull,
+                                 100000000000000ull,
+                                 1000000000000000ull,
+                                 10000000000000000ull,
+                                 100000000000000000ull,
+                                 1000000000000000000ull,
+                                 10000000000000000000ull};
+
 static u128 pow10_u128(int d) /* 0 <= d <= 21 */
 {
-    u128 p = 1;
-    while (d--) p *= 10;
-    return p;
+    return d < 20 ? (u128)P10[d] : (u128)P10[19] * P10[d - 19];
 }
 
 /* m, the d-digit decimal nearest a (a * 10^d rounded half to even, as
@@ -158,30 +177,32 @@ static size_t format_fixed(char *out, double v)
 {
     double a = fabs(v);
     int intd = 0; /* digits before the point */
-    while (intd < 15 && a >= POW10[intd]) intd++;
+    while (intd < 15 && a >= POW10[intd])
+        intd++;
     int lead = 0; /* zeros after the point before the first digit */
     if (intd == 0)
-        while (lead < 4 && a < 1.0 / POW10[lead + 1]) lead++;
+        while (lead < 4 && a < 1.0 / POW10[lead + 1])
+            lead++;
     int e;
     double fr = frexp(a, &e); /* a = fr * 2^e, 0.5 <= fr < 1 */
     uint64_t f = (uint64_t)ldexp(fr, 53), m;
     int k = 53 - e;
     /* Reading back is monotonic in the digits (the nearest decimal of s + 1
-     * digits is at least as near as that of s): when 15 digits do not read
-     * back, no fewer do, which spares the scores 14 tries. */
+     * digits is at least as near as that of s), so 16 digits are tried
+     * first: scores mostly need 16 or 17, and fewer are looked for only when
+     * 15 read back. */
     int d15 = intd ? 15 - intd : 15 + lead;
-    if (nearest(f, k, d15, &m)) {
-        for (int d = intd ? 0 : lead + 1; d < d15; d++) {
-            uint64_t mm;
-            if (nearest(f, k, d, &mm)) return fixed_point(out, v < 0, mm, d);
-        }
-        return fixed_point(out, v < 0, m, d15);
+    uint64_t m16;
+    if (!nearest(f, k, d15 + 1, &m16)) {
+        if (nearest(f, k, d15 + 2, &m)) return fixed_point(out, v < 0, m, d15 + 2);
+        return 0;
     }
-    for (int sig = 16; sig <= 17; sig++) {
-        int d = intd ? sig - intd : sig + lead;
-        if (nearest(f, k, d, &m)) return fixed_point(out, v < 0, m, d);
+    if (!nearest(f, k, d15, &m)) return fixed_point(out, v < 0, m16, d15 + 1);
+    for (int d = intd ? 0 : lead + 1; d < d15; d++) {
+        uint64_t mm;
+        if (nearest(f, k, d, &mm)) return fixed_point(out, v < 0, mm, d);
     }
-    return 0;
+    return fixed_point(out, v < 0, m, d15);
 }
 
 size_t rl_format_double(char *out, double v)
