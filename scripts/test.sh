@@ -2,8 +2,10 @@
 # Every test of relearn: builds the optimised tree (gcc), the ASan+UBSan tree
 # and a clang tree, then runs the unit tests in the first two and the
 # end-to-end tests against both, then short ThreadSanitizer and valgrind runs
-# (scripts/tsan.sh --quick, scripts/valgrind.sh --quick). `make test` runs
-# this; so does CI.
+# (scripts/tsan.sh --quick, scripts/valgrind.sh --quick) and every libFuzzer
+# harness for FUZZ_SECONDS (default 10) each, two at a time (scripts/fuzz.sh;
+# the seeds, the findings replayed, then new inputs). `make test` runs this;
+# so does CI.
 set -u
 cd "$(dirname "$0")/.."
 scripts/deps.sh --check-or-install || exit 1
@@ -40,6 +42,8 @@ step "ThreadSanitizer (short)"
 scripts/tsan.sh --quick || fail=$((fail + 1))
 step "valgrind memcheck (short)"
 scripts/valgrind.sh --quick || fail=$((fail + 1))
+step "fuzzing (short: ${FUZZ_SECONDS:-10} s a harness)"
+FUZZ_JOBS=2 scripts/fuzz.sh "${FUZZ_SECONDS:-10}" || fail=$((fail + 1))
 
 echo
 if [ "$fail" = 0 ]; then
