@@ -235,24 +235,32 @@ static int bind_v(sqlite3_stmt *st, const char *fmt, va_list ap)
     return rc;
 }
 
-/* Prepares sql and binds its parameters. */
-static int stmt(sqlite3 *db, sqlite3_stmt **out, rl_error *err, const char *sql, const char *fmt,
-                ...)
+/* Prepares sql and binds its parameters from ap; a failure says prepared
+ * or bound, and leaves nothing to finalize. */
+static int prepare_v(sqlite3 *db, sqlite3_stmt **out, rl_error *err, const char *prepared,
+                     const char *bound, const char *sql, const char *fmt, va_list ap)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK) return sql_error(db, rc, "preparing a statement", err);
-    va_list ap;
-    va_start(ap, fmt);
-    rc = bind_v(st, fmt, ap);
-    va_end(ap);
-    if (rc != SQLITE_OK) {
-        int r = sql_error(db, rc, "binding a parameter", err);
+    if (rc != SQLITE_OK) return sql_error(db, rc, prepared, err);
+    if ((rc = bind_v(st, fmt, ap)) != SQLITE_OK) {
+        int r = sql_error(db, rc, bound, err);
         sqlite3_finalize(st);
         return r;
     }
     *out = st;
     return RL_OK;
+}
+
+/* Prepares sql and binds its parameters. */
+static int stmt(sqlite3 *db, sqlite3_stmt **out, rl_error *err, const char *sql, const char *fmt,
+                ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = prepare_v(db, out, err, "preparing a statement", "binding a parameter", sql, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 /* Runs a statement that returns no rows; *changes (may be NULL) receives
@@ -261,14 +269,13 @@ static int exec(sqlite3 *db, rl_error *err, int *changes, const char *what, cons
                 const char *fmt, ...)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK) return sql_error(db, rc, what, err);
     va_list ap;
     va_start(ap, fmt);
-    rc = bind_v(st, fmt, ap);
+    int rc = prepare_v(db, &st, err, what, what, sql, fmt, ap);
     va_end(ap);
-    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        rc = SQLITE_OK;
+    if (rc) return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        continue;
     int ret = rc == SQLITE_DONE ? RL_OK : sql_error(db, rc, what, err);
     if (ret == RL_OK && changes) *changes = sqlite3_changes(db);
     sqlite3_finalize(st);
@@ -295,22 +302,14 @@ static int query_int(sqlite3 *db, rl_error *err, int64_t *value, int *found, con
                      const char *sql, const char *fmt, ...)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK) return sql_error(db, rc, what, err);
     va_list ap;
     va_start(ap, fmt);
-    rc = bind_v(st, fmt, ap);
+    int row = 0, ret = prepare_v(db, &st, err, what, what, sql, fmt, ap);
     va_end(ap);
-    int ret;
-    if (rc != SQLITE_OK) {
-        ret = sql_error(db, rc, what, err);
-    } else {
-        int row = 0;
-        ret = step(db, st, &row, what, err);
-        if (ret == RL_OK) {
-            *found = row;
-            if (row) *value = sqlite3_column_int64(st, 0);
-        }
+    if (ret) return ret;
+    if ((ret = step(db, st, &row, what, err)) == RL_OK) {
+        *found = row;
+        if (row) *value = sqlite3_column_int64(st, 0);
     }
     sqlite3_finalize(st);
     return ret;
@@ -367,16 +366,12 @@ static int query_text(sqlite3 *db, rl_error *err, char *out, size_t size, const 
                       const char *sql, const char *fmt, ...)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK) return sql_error(db, rc, what, err);
     va_list ap;
     va_start(ap, fmt);
-    rc = bind_v(st, fmt, ap);
+    int row = 0, ret = prepare_v(db, &st, err, what, what, sql, fmt, ap);
     va_end(ap);
-    int ret, row = 0;
-    if (rc != SQLITE_OK) {
-        ret = sql_error(db, rc, what, err);
-    } else if ((ret = step(db, st, &row, what, err)) == RL_OK) {
+    if (ret) return ret;
+    if ((ret = step(db, st, &row, what, err)) == RL_OK) {
         const char *s = row ? (const char *)sqlite3_column_text(st, 0) : NULL;
         size_t n = s ? (size_t)sqlite3_column_bytes(st, 0) : 0;
         if (row && !s && sqlite3_column_type(st, 0) != SQLITE_NULL)
