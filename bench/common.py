@@ -1,13 +1,17 @@
 """common.py - what the service benchmarks share (service.py, update.py,
-endpoints.py): the admin token they start relearnd with, a free loopback
-port, waiting for a server to answer, a server process that is always
-stopped, and checking an HTTP answer.
+endpoints.py, soak.py; scripts/valgrind_daemon.py too): the admin token they
+start relearnd with, a free loopback port, waiting for a server to answer, a
+server process that is always stopped, checking an HTTP answer, running a
+batch job to its end, writing the results file and the work directory's end.
 """
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import requests
 
@@ -55,3 +59,55 @@ def check(r, what):
     if r.status_code >= 300:
         raise RuntimeError(f"{what}: {r.status_code} {r.text[:500]}")
     return r
+
+
+def start_job(api, key, body, session=requests, timeout=300):
+    """Creates and starts a batch job on the service at api (its ApiLocation);
+    answers the job's id."""
+    hdr = {"Authorization": "Bearer " + key}
+    job = check(session.post(api + "/jobs?api-version=2.0", headers=hdr, json=body,
+                             timeout=timeout), "job creation").json()
+    check(session.post(f"{api}/jobs/{job}/start?api-version=2.0", headers=hdr, timeout=timeout),
+          "job start")
+    return job
+
+
+def wait_job(api, key, job, session=requests, limit=600, poll=0.1, timeout=300):
+    """Polls a started job until it ends (at most limit seconds); answers its
+    final status, or a RuntimeError unless it Finished."""
+    hdr = {"Authorization": "Bearer " + key}
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        st = check(session.get(f"{api}/jobs/{job}?api-version=2.0", headers=hdr,
+                               timeout=timeout), "job status").json()
+        if st["StatusCode"] in ("Finished", "Failed", "Cancelled"):
+            if st["StatusCode"] != "Finished":
+                raise RuntimeError(f"job {job} ended {st['StatusCode']}: {st.get('Details')}")
+            return st
+        time.sleep(poll)
+    raise RuntimeError(f"job {job} did not finish in {limit} s")
+
+
+def run_job(api, key, body, session=requests, limit=600, poll=0.1, timeout=300):
+    """start_job, then wait_job: the final status of a Finished job."""
+    return wait_job(api, key, start_job(api, key, body, session, timeout), session, limit, poll,
+                    timeout)
+
+
+def write_results(results, name=None, out=None, suffix=""):
+    """Writes results as JSON to out, or to bench/results/NAME-DATE[-SUFFIX].json;
+    prints and answers the path."""
+    path = Path(out) if out else Path(__file__).resolve().parent / "results" / \
+        f"{name}-{time.strftime('%Y-%m-%d')}{'-' + suffix if suffix else ''}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"results: {path}")
+    return path
+
+
+def end_workdir(tmp, keep, what="relearnd's data and log"):
+    """Keeps tmp (saying so) when keep is true, else removes it."""
+    if keep:
+        print(f"{what} kept in {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -39,7 +39,8 @@ from pathlib import Path
 
 import requests
 
-from common import TOKEN, Proc, check, free_port, wait_http
+from common import (TOKEN, Proc, check, end_workdir, free_port, start_job, wait_http, wait_job,
+                    write_results)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -235,8 +236,7 @@ def main():
         d = Daemon(relearnd, data, log, ("--workers", "2"))
         wait_http(d.base + "/health")
         train = pub["TrainingService"]
-        tpath, thdr = api_path(train["ApiLocation"]), {"Authorization": "Bearer " +
-                                                       train["PrimaryKey"]}
+        tpath, tkey = api_path(train["ApiLocation"]), train["PrimaryKey"]
         t = time.perf_counter()
         jobs = []
         for i in range(args.models):
@@ -246,22 +246,12 @@ def main():
             with open(part, "rb") as f:
                 check(s.put(f"{d.base}/storage/data/retrain-{i:03d}.csv", data=f,
                             headers=auth), "upload")
-            job = check(s.post(d.base + tpath + "/jobs?api-version=2.0", headers=thdr, json={
+            jobs.append(start_job(d.base + tpath, tkey, {
                 "Inputs": {"input1": {"RelativeLocation": f"data/retrain-{i:03d}.csv"}},
                 "Outputs": {"output1": {"RelativeLocation": f"retrain/model-{i:03d}.ilearner"}},
-                "GlobalParameters": {}}), "job creation").json()
-            check(s.post(f"{d.base}{tpath}/jobs/{job}/start?api-version=2.0", headers=thdr),
-                  "job start")
-            jobs.append(job)
+                "GlobalParameters": {}}, s))
         for job in jobs:
-            while True:
-                st = check(s.get(f"{d.base}{tpath}/jobs/{job}?api-version=2.0", headers=thdr),
-                           "job status").json()
-                if st["StatusCode"] == "Finished":
-                    break
-                if st["StatusCode"] in ("Failed", "Cancelled"):
-                    raise RuntimeError(f"retraining job {st['StatusCode']}: {st['Details']}")
-                time.sleep(0.1)
+            wait_job(d.base + tpath, tkey, job, s)
         retrain_s = time.perf_counter() - t
         rss_before = rss_kb(d.pid)
         t = time.perf_counter()
@@ -314,15 +304,8 @@ def main():
           f"1 s: {'met' if goal else 'NOT met'} ({many['first_answer_s'] * 1000:.0f} ms)")
     results["rss_per_endpoint_kb"], results["rss_per_model_kb"] = per_ep, per_model
     results["goal_met"] = goal
-    out = Path(args.out) if args.out else HERE / "results" / \
-        f"endpoints-{time.strftime('%Y-%m-%d')}{'-quick' if args.quick else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"results: {out}")
-    if args.keep:
-        print(f"data directories kept in {tmp}")
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
+    write_results(results, "endpoints", args.out, "quick" if args.quick else "")
+    end_workdir(tmp, args.keep, "data directories")
     return 1 if any(m["score_all_failed"] for m in (one, many, mm)) else 0
 
 

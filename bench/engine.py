@@ -34,7 +34,6 @@ Peers: the mapping in tests/parity/compare.py (and src/learners/*.c) plus the
 SVM and forests below. XGBoost uses every core on both sides.
 """
 import io
-import json
 import os
 import platform
 import re
@@ -53,6 +52,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "parity"))
 import compare  # noqa: E402  (the peer pipeline and learner mapping)
+from common import write_results  # noqa: E402
 
 # learner -> (label, task, linear?, relearn --param, peer factory)
 FOREST = {
@@ -124,7 +124,8 @@ def build_tool(build, name):
     out = build / "bench" / name
     if not lib.exists():
         raise SystemExit(f"bench: {lib} is missing; run make first")
-    if out.exists() and out.stat().st_mtime > max(src.stat().st_mtime, lib.stat().st_mtime):
+    newest = max(p.stat().st_mtime for p in (src, lib, ROOT / "bench" / "bench.h"))
+    if out.exists() and out.stat().st_mtime > newest:
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     cc = os.environ.get("CC", "cc")
@@ -421,8 +422,5 @@ def main(args):
               "load_average_before": load_before, "load_average_after": os.getloadavg(),
               "labels": {"binary": "income", "multiclass": "relationship", "regression": "age"},
               "notes": __doc__, "results": rows}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"results: {out}")
+    write_results(result, out=args.out)
     return 1 if stopped else 0

@@ -7,6 +7,7 @@
  * Build: cc -O2 -Isrc bench/ingest.c build/release/librelearn.a -lm -pthread
  *        -o build/release/bench_ingest   (plus the library's other -l flags)
  */
+#include "bench.h"
 #include "base/buf.h"
 #include "base/fs.h"
 #include "base/mem.h"
@@ -14,14 +15,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 int main(int argc, char **argv)
 {
@@ -45,23 +38,23 @@ int main(int argc, char **argv)
     for (int r = 0; r < runs; r++) {
         rl_table_free(t);
         t = NULL;
-        double t0 = now();
+        double t0 = bench_now();
         if (rl_table_read_mem(data, len, &opts, &t, &err)) {
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }
-        double dt = now() - t0;
+        double dt = bench_now() - t0;
         printf("read run: %.6f\n", dt);
         if (dt < best_read) best_read = dt;
     }
     for (int r = 0; r < runs; r++) {
         rl_buf b = RL_BUF_INIT;
-        double t0 = now();
+        double t0 = bench_now();
         if (rl_table_write_buf(&b, opts.format, t, NULL, &err)) {
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }
-        double dt = now() - t0;
+        double dt = bench_now() - t0;
         printf("write run: %.6f\n", dt);
         if (dt < best_write) best_write = dt;
         out_len = b.len;
@@ -70,12 +63,12 @@ int main(int argc, char **argv)
     double best_file = 1e30;
     for (int r = 0; r < runs; r++) {
         rl_table *t2;
-        double t0 = now();
+        double t0 = bench_now();
         if (rl_table_read_file(argv[1], &opts, &t2, &err)) {
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }
-        double dt = now() - t0;
+        double dt = bench_now() - t0;
         if (dt < best_file) best_file = dt;
         rl_table_free(t2);
     }

@@ -6,20 +6,13 @@
  * Usage: score MODEL DATA OUT [RUNS]   (prints one "run: SECONDS" line a run)
  * Build: bench/engine.py builds it against build/release/librelearn.a.
  */
+#include "bench.h"
 #include "base/mem.h"
 #include "data/io.h"
 #include "model/model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 int main(int argc, char **argv)
 {
@@ -39,11 +32,11 @@ int main(int argc, char **argv)
     for (int r = 0; r < runs; r++) {
         rl_read_opts opts = {0};
         rl_table *in = NULL, *scored = NULL;
-        double t0 = now();
+        double t0 = bench_now();
         int rc = rl_table_read_file(argv[2], &opts, &in, &err);
         if (!rc) rc = rl_model_score(m, in, 0, &scored, &err);
         if (!rc) rc = rl_table_write_file(argv[3], RL_FMT_AUTO, scored, &err);
-        double dt = now() - t0;
+        double dt = bench_now() - t0;
         rl_table_free(in);
         rl_table_free(scored);
         if (rc) {

@@ -39,7 +39,7 @@ from pathlib import Path
 import pandas as pd
 import requests
 
-from common import TOKEN, Proc, free_port, wait_http
+from common import TOKEN, Proc, free_port, run_job, wait_http, write_results
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -206,28 +206,14 @@ def main():
         with open(big, "rb") as f:
             requests.put(base + "/storage/data/bes.csv", data=f, headers=auth).raise_for_status()
         sv = services["logistic"]
-        key = {"Authorization": "Bearer " + sv["PrimaryKey"]}
         pipe = pickle.loads((Path(tmp) / "logistic.pkl").read_bytes())
 
         def bes_job(i):
             t0 = time.monotonic()
-            r = requests.post(sv["ApiLocation"] + "/jobs?api-version=2.0", headers=key, json={
+            run_job(sv["ApiLocation"], sv["PrimaryKey"], {
                 "Inputs": {"input1": {"RelativeLocation": "data/bes.csv"}},
                 "Outputs": {"output1": {"RelativeLocation": f"results/bes-scored-{i}.csv"}},
-                "GlobalParameters": {}})
-            if r.status_code != 200:
-                raise RuntimeError(f"BES job creation failed ({r.status_code} {r.text[:200]})")
-            job = r.json()
-            requests.post(f"{sv['ApiLocation']}/jobs/{job}/start?api-version=2.0",
-                          headers=key).raise_for_status()
-            while True:
-                st = requests.get(f"{sv['ApiLocation']}/jobs/{job}?api-version=2.0",
-                                  headers=key).json()
-                if st["StatusCode"] in ("Finished", "Failed", "Cancelled"):
-                    break
-                time.sleep(0.02)
-            if st["StatusCode"] != "Finished":
-                raise RuntimeError(f"BES job ended {st['StatusCode']}: {st.get('Details')}")
+                "GlobalParameters": {}}, poll=0.02)
             return time.monotonic() - t0
 
         def peer_job():
@@ -270,11 +256,8 @@ def main():
         b = results["bes"]
         print(f"{'BES rows/s end to end, ' + str(b['rows']) + ' rows':44s} "
               f"{b['relearnd_rows_per_s']:14.0f} {b['peer_rows_per_s']:14.0f} {b['ratio']:7.1f}x")
-    out = Path(args.out) if args.out else HERE / "results" / \
-        f"service-{time.strftime('%Y-%m-%d')}{'-quick' if args.quick else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"\nresults: {out}")
+    print()
+    write_results(results, "service", args.out, "quick" if args.quick else "")
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ from pathlib import Path
 
 import requests
 
-from common import TOKEN, Proc, check, free_port, wait_http
+from common import TOKEN, Proc, check, end_workdir, free_port, wait_http, write_results
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -549,17 +549,10 @@ def main():
     print(f"relearnd exit code after SIGTERM: {exit_code} (goal 0)")
     if sanitizer:
         print(f"sanitizer reports in {log_path}: {', '.join(sanitizer)}")
-    out = Path(args.out) if args.out else HERE / "results" / \
-        f"soak-{time.strftime('%Y-%m-%d')}{'-short' if short else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"results: {out}")
+    write_results(results, "soak", args.out, "short" if short else "")
     bad = unexpected or exit_code != 0 or sanitizer or \
         (not short and not sanitized and growth >= MEMORY_GOAL_PCT)
-    if bad or args.workdir:
-        print(f"relearnd's data and log kept in {tmp}")
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
+    end_workdir(tmp, bad or args.workdir)
     return 1 if bad else 0
 
 

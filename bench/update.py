@@ -48,7 +48,7 @@ from pathlib import Path
 
 import requests
 
-from common import TOKEN, Proc, check, free_port, wait_http
+from common import TOKEN, Proc, check, end_workdir, free_port, run_job, wait_http, write_results
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -65,24 +65,6 @@ def pct(values, q):
         return float("nan")
     k = max(0, min(len(v) - 1, int(round(q / 100 * len(v) + 0.5)) - 1))
     return v[k]
-
-
-def run_job(api, key, body):
-    """Runs a batch job to its end; answers its final status."""
-    hdr = {"Authorization": "Bearer " + key}
-    job = check(requests.post(api + "/jobs?api-version=2.0", headers=hdr, json=body),
-                "job creation").json()
-    check(requests.post(f"{api}/jobs/{job}/start?api-version=2.0", headers=hdr), "job start")
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        st = check(requests.get(f"{api}/jobs/{job}?api-version=2.0", headers=hdr),
-                   "job status").json()
-        if st["StatusCode"] in ("Finished", "Failed", "Cancelled"):
-            if st["StatusCode"] != "Finished":
-                raise RuntimeError(f"retraining job ended {st['StatusCode']}: {st['Details']}")
-            return st
-        time.sleep(0.1)
-    raise RuntimeError("retraining job did not finish in 600 s")
 
 
 def values_of(resp_json):
@@ -406,16 +388,9 @@ def main():
     print(f"{'scoring request latency median / p99 ms':58s} "
           f"{f(res['request_latency_ms']['median'], '.2f'):>6s} / {f(res['request_latency_ms']['p99'], '.2f'):<6s}")
     print(f"\nStudio (classic): {STUDIO_DOC}.")
-    out = Path(args.out) if args.out else HERE / "results" / \
-        f"update-{time.strftime('%Y-%m-%d')}{'-quick' if args.quick else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"results: {out}")
+    write_results(results, "update", args.out, "quick" if args.quick else "")
     bad = failed or neither or first_viol or stale or patch_fail
-    if bad:
-        print(f"relearnd's log and data kept in {tmp}")
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
+    end_workdir(tmp, bad)
     return 1 if bad else 0
 
 

@@ -20,7 +20,6 @@ Prints what it checked; exits 0 when all is well.
 """
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -28,14 +27,11 @@ from pathlib import Path
 
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from common import free_port, run_job  # noqa: E402  (with the benchmarks)
+
 TOKEN = "valgrind-admin-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Session(requests.Session):
@@ -50,24 +46,6 @@ def check(r, what, status=(200,)):
     if r.status_code not in status:
         raise RuntimeError(f"{what}: {r.status_code} {r.text[:500]}")
     return r
-
-
-def run_job(api, key, body):
-    hdr = {"Authorization": "Bearer " + key}
-    job = check(requests.post(api + "/jobs?api-version=2.0", headers=hdr, json=body,
-                              timeout=300), "job creation").json()
-    check(requests.post(f"{api}/jobs/{job}/start?api-version=2.0", headers=hdr, timeout=300),
-          "job start", (204,))
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline:
-        st = check(requests.get(f"{api}/jobs/{job}?api-version=2.0", headers=hdr, timeout=300),
-                   "job status").json()
-        if st["StatusCode"] in ("Finished", "Failed", "Cancelled"):
-            if st["StatusCode"] != "Finished":
-                raise RuntimeError(f"job ended {st['StatusCode']}: {st['Details']}")
-            return st
-        time.sleep(0.5)
-    raise RuntimeError("job did not finish in 900 s")
 
 
 def main():
@@ -123,13 +101,13 @@ def main():
         run_job(pred["ApiLocation"], pred["PrimaryKey"], {
             "Inputs": {"input1": {"RelativeLocation": "data/census.csv"}},
             "Outputs": {"output1": {"RelativeLocation": "results/scored.csv"}},
-            "GlobalParameters": {}})
+            "GlobalParameters": {}}, limit=900, poll=0.5)  # valgrind is slow
         steps.append("bes score")
         st = run_job(train["ApiLocation"], train["PrimaryKey"], {
             "Inputs": {"input1": {"RelativeLocation": "data/census.csv"}},
             "Outputs": {"output1": {"RelativeLocation": "retrain/model.ilearner"},
                         "output2": {"RelativeLocation": "retrain/eval.csv"}},
-            "GlobalParameters": {}})
+            "GlobalParameters": {}}, limit=900, poll=0.5)
         steps.append("bes retrain")
         eps = f"{base}/workspaces/default/webservices/{pred['Id']}/endpoints"
         e1 = check(s.put(f"{eps}/e1", headers=AUTH, json={}), "add endpoint", (201,)).json()
